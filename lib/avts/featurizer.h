@@ -1,0 +1,85 @@
+// Streaming feature extraction: decoded media in with timestamps, rows of features out.
+// Windows are `clip_seconds` long and start on a grid of multiples of `hop` on the
+// timestamp axis, so audio and video windows of one source line up exactly.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "avts/model.h"
+#include "avts/video_prep.h"
+
+namespace avts {
+
+// `n` consecutive windows: window i starts at pts_ns + i * hop_ns.
+struct FeatureRows {
+  int64_t pts_ns = 0;
+  int64_t hop_ns = 0;
+  int n = 0;
+  int dim = 0;
+  bool discont = false;     // first rows after a start, a gap or a reset
+  std::vector<float> data;  // n x dim
+};
+
+struct FeaturizerOptions {
+  std::string layer = "embedding";
+  int64_t hop_ns = 40'000'000;
+  int batch_size = 8;  // windows per forward pass (and at most rows per FeatureRows)
+};
+
+// Mono float samples at the model's sample rate in.
+class AudioFeaturizer {
+ public:
+  // Throws avts::Error when the hop is not a positive multiple of the log-mel hop, the
+  // layer is unknown or the batch size is not positive.
+  AudioFeaturizer(std::shared_ptr<const Model> model, const FeaturizerOptions& options);
+  ~AudioFeaturizer();
+
+  int dim() const;
+  int64_t hop_ns() const;
+  int64_t window_ns() const;
+
+  // `pts_ns` is the time of samples[0]. A jump against the expected time of more than
+  // `max_gap_ns` starts a new grid (rows after it are discont); smaller gaps are filled
+  // with silence, small overlaps are dropped.
+  void push(int64_t pts_ns, const float* samples, size_t n, std::vector<FeatureRows>& out);
+  // End of stream: completes the windows that the data covers and flushes the batch.
+  void drain(std::vector<FeatureRows>& out);
+  void reset();
+
+  static constexpr int64_t max_gap_ns = 100'000'000;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// RGB frames of any size and rate in; resampled to the model's rate by PTS (each model
+// frame is the latest input frame at or before its time).
+class VideoFeaturizer {
+ public:
+  // Throws avts::Error when the hop is not a positive multiple of the model's frame
+  // period, the layer is unknown or the batch size is not positive.
+  VideoFeaturizer(std::shared_ptr<const Model> model, const FeaturizerOptions& options);
+  ~VideoFeaturizer();
+
+  int dim() const;
+  int64_t hop_ns() const;
+  int64_t window_ns() const;
+
+  // A frame whose PTS goes back, or jumps forward by more than `max_gap_ns`, starts a new
+  // grid (rows after it are discont).
+  void push(int64_t pts_ns, const RgbImage& frame, std::vector<FeatureRows>& out);
+  void drain(std::vector<FeatureRows>& out);
+  void reset();
+
+  static constexpr int64_t max_gap_ns = 1'000'000'000;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace avts

@@ -1,0 +1,34 @@
+// Video frame preparation: one decoded RGB frame -> the network's normalised input plane.
+#pragma once
+
+#include <cstdint>
+
+#include "avts/config.h"
+
+namespace avts {
+
+// A packed 8-bit RGB image (3 bytes per pixel, rows `stride` bytes apart).
+struct RgbImage {
+  const uint8_t* data = nullptr;
+  int width = 0;
+  int height = 0;
+  int stride = 0;
+};
+
+class FramePreprocessor {
+ public:
+  explicit FramePreprocessor(const VideoFrontEndConfig& config);
+
+  int crop() const { return config_.crop; }
+  // Floats written by process(): 3 * crop * crop.
+  int output_size() const { return 3 * config_.crop * config_.crop; }
+
+  // Short side resized to `resize` (antialiased bilinear), centre crop, normalised;
+  // writes planar C x crop x crop floats. Throws avts::Error on an empty image.
+  void process(const RgbImage& image, float* out) const;
+
+ private:
+  VideoFrontEndConfig config_;
+};
+
+}  // namespace avts

@@ -1,0 +1,69 @@
+#include <gtest/gtest.h>
+
+#include "avts/config.h"
+#include "avts/error.h"
+
+using avts::ModelConfig;
+
+TEST(Config, PaperPresetFollowsThePaper) {
+  const ModelConfig c = ModelConfig::preset_config("avts-mc3-18");
+  EXPECT_EQ(c.audio.sample_rate, 16000);
+  EXPECT_EQ(c.audio.win_length, 400);
+  EXPECT_EQ(c.audio.hop_length, 160);
+  EXPECT_EQ(c.audio.n_fft, 512);
+  EXPECT_EQ(c.audio.n_mels, 40);
+  EXPECT_EQ(c.video.crop, 112);
+  EXPECT_EQ(c.video_base_width, 64);
+  EXPECT_EQ(c.embedding_dim, 128);
+  EXPECT_EQ(c.audio_frames_per_clip(), 100);
+  EXPECT_EQ(c.video_frames_per_clip(), 25);
+  EXPECT_NO_THROW(c.validate());
+}
+
+TEST(Config, CompactPresetIsSmaller) {
+  const ModelConfig c = ModelConfig::preset_config("avts-compact");
+  EXPECT_LT(c.video.crop, 112);
+  EXPECT_LT(c.video_base_width, 64);
+  EXPECT_NO_THROW(c.validate());
+}
+
+TEST(Config, UnknownPresetListsKnownOnes) {
+  try {
+    ModelConfig::preset_config("resnet-9000");
+    FAIL() << "no error";
+  } catch (const avts::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("avts-compact"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, JsonRoundTrip) {
+  ModelConfig c = ModelConfig::preset_config("avts-compact");
+  c.threshold = 0.731;
+  c.provenance["command"] = "avts train x";
+  c.video.mean = {0.1f, 0.2f, 0.3f};
+  const ModelConfig back = ModelConfig::from_json(c.to_json());
+  EXPECT_EQ(back.preset, c.preset);
+  EXPECT_DOUBLE_EQ(back.threshold, 0.731);
+  EXPECT_EQ(back.provenance.at("command"), "avts train x");
+  EXPECT_FLOAT_EQ(back.video.mean[2], 0.3f);
+  EXPECT_EQ(back.video.crop, c.video.crop);
+  EXPECT_EQ(back.to_json(), c.to_json());
+}
+
+TEST(Config, MalformedJsonIsAnError) {
+  EXPECT_THROW(ModelConfig::from_json("{"), avts::Error);
+  EXPECT_THROW(ModelConfig::from_json("{\"preset\": 3}"), avts::Error);
+  EXPECT_THROW(ModelConfig::from_json("[]"), avts::Error);
+}
+
+TEST(Config, OutOfRangeValuesAreRefused) {
+  ModelConfig c = ModelConfig::preset_config("avts-mc3-18");
+  c.audio.win_length = 1024;  // longer than n_fft
+  EXPECT_THROW(c.validate(), avts::Error);
+  c = ModelConfig::preset_config("avts-mc3-18");
+  c.audio.f_max = 9000;  // above Nyquist
+  EXPECT_THROW(ModelConfig::from_json(c.to_json()), avts::Error);
+  c = ModelConfig::preset_config("avts-mc3-18");
+  c.video.resize = 64;  // smaller than the crop
+  EXPECT_THROW(c.validate(), avts::Error);
+}
