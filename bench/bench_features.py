@@ -1,0 +1,228 @@
+#!/usr/bin/python3
+"""Feature extraction speed: the avts command against a Python reference, in one run.
+
+Usage: /usr/bin/python3 bench/bench_features.py [--build build] [--clip FILE] [--threads 2]
+
+For each preset (avts-compact, avts-mc3-18) and each modality it times
+  ours:      `avts features CLIP --modality M` (GStreamer decode + our front end + network),
+  reference: PyAV decode + torchaudio log-mel / torch resize-crop-normalise + the same network
+             in PyTorch (torchvision's mc3_18 blocks at the preset's width; the same VGG),
+with the same windows (audio: 1 s every 40 ms; video: 1 s every 1 s, 25 frames picked by PTS),
+the same batch sizes and the same thread count. It also measures the networks alone (random
+input, no decoding) on both sides, the machine's float32 GEMM peak (torch.mm), and the FLOP/s that
+the paper preset's video network achieves. Prints a table and a JSON line.
+"""
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+import av
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchaudio
+from torchvision.models.video.resnet import BasicBlock, Conv3DNoTemporal, Conv3DSimple, VideoResNet
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PRESETS = {  # must match lib/config.cpp
+    "avts-compact": dict(resize=72, crop=64, video_width=16, audio_width=16),
+    "avts-mc3-18": dict(resize=128, crop=112, video_width=64, audio_width=64),
+}
+MEAN = torch.tensor([0.43216, 0.394666, 0.37645]).view(3, 1, 1)
+STD = torch.tensor([0.22803, 0.22145, 0.216989]).view(3, 1, 1)
+AUDIO_HOP_FRAMES, AUDIO_BATCH, VIDEO_BATCH = 4, 8, 4
+
+
+class MC3(nn.Module):
+    """torchvision's mc3_18 trunk at base width w (w = 64 is mc3_18) + projection."""
+
+    def __init__(self, w, dim=128):
+        super().__init__()
+        self.inplanes = w
+        self.stem = nn.Sequential(nn.Conv3d(3, w, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False),
+                                  nn.BatchNorm3d(w), nn.ReLU(inplace=True))
+        make = VideoResNet._make_layer
+        self.layer1 = make(self, BasicBlock, Conv3DSimple, w, 2, stride=1)
+        self.layer2 = make(self, BasicBlock, Conv3DNoTemporal, 2 * w, 2, stride=2)
+        self.layer3 = make(self, BasicBlock, Conv3DNoTemporal, 4 * w, 2, stride=2)
+        self.layer4 = make(self, BasicBlock, Conv3DNoTemporal, 8 * w, 2, stride=2)
+        self.proj = nn.Linear(8 * w, dim)
+
+    def forward(self, x):
+        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
+        return F.normalize(self.proj(x.mean((2, 3, 4))), dim=1)
+
+
+class VGG(nn.Module):
+    """The audio net of lib/audio_net.cpp."""
+
+    def __init__(self, w, dim=128):
+        super().__init__()
+        def stage(i, o):
+            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True),
+                                 nn.Conv2d(o, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True),
+                                 nn.MaxPool2d(2, ceil_mode=True))
+        self.features = nn.Sequential(stage(1, w), stage(w, 2 * w), stage(2 * w, 4 * w), stage(4 * w, 8 * w))
+        self.proj = nn.Linear(8 * w, dim)
+
+    def forward(self, x):
+        return F.normalize(self.proj(self.features(x).mean((2, 3))), dim=1)
+
+
+def flops_per_clip(net, x):
+    """Multiply-adds x 2 of every conv and linear layer for one input."""
+    total = [0]
+    def hook(m, inp, out):
+        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
+            k = np.prod(m.kernel_size) * m.in_channels // m.groups
+            total[0] += 2 * k * out.numel()
+        elif isinstance(m, nn.Linear):
+            total[0] += 2 * m.in_features * out.numel()
+    hooks = [m.register_forward_hook(hook) for m in net.modules()]
+    with torch.no_grad():
+        net(x)
+    for h in hooks:
+        h.remove()
+    return total[0] / x.shape[0]
+
+
+def best_of(fn, runs):
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def gemm_peak(n=2048):
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    return 2 * n ** 3 / best_of(lambda: torch.mm(a, b), 5)
+
+
+# ---- the Python reference pipelines -------------------------------------------------------
+
+def reference_audio(clip, net):
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
+    chunks = []
+    with av.open(clip) as c:
+        for frame in c.decode(audio=0):
+            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+    chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+    samples = torch.from_numpy(np.concatenate(chunks).astype(np.float32))
+    mel = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=512, win_length=400, hop_length=160,
+                                               n_mels=40, center=False, power=2.0)
+    logmel = torch.log(mel(F.pad(samples, (56, 56))) + 1e-6)  # 40 x frames
+    starts = range(0, logmel.shape[1] - 100 + 1, AUDIO_HOP_FRAMES)
+    windows = torch.stack([logmel[:, s:s + 100] for s in starts]).unsqueeze(1)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(windows), AUDIO_BATCH):
+            out.append(net(windows[i:i + AUDIO_BATCH]))
+    return torch.cat(out)
+
+
+def reference_video(clip, net, resize, crop):
+    def prepare(img):  # short side -> resize (antialiased bilinear), centre crop, normalise
+        x = torch.from_numpy(img).permute(2, 0, 1).float().unsqueeze(0) / 255
+        h, w = x.shape[2:]
+        s = resize / min(h, w)
+        x = F.interpolate(x, size=(max(resize, round(h * s)), max(resize, round(w * s))), mode="bilinear",
+                          antialias=True, align_corners=False)[0]
+        top, left = (x.shape[1] - crop) // 2, (x.shape[2] - crop) // 2
+        return (x[:, top:top + crop, left:left + crop] - MEAN) / STD
+
+    picked, prev, g = [], None, 0  # model frame g (time g / 25) = latest frame at or before it
+    with av.open(clip) as c:
+        stream = c.streams.video[0]
+        for frame in c.decode(video=0):
+            t = float(frame.pts * stream.time_base)
+            while g / 25.0 < t:
+                if prev is not None:
+                    picked.append(prev)
+                g += 1
+            prev = prepare(frame.to_ndarray(format="rgb24"))
+    picked.append(prev)
+    clips = [torch.stack(picked[s:s + 25], dim=1) for s in range(0, len(picked) - 25 + 1, 25)]
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(clips), VIDEO_BATCH):
+            out.append(net(torch.stack(clips[i:i + VIDEO_BATCH])))
+    return torch.cat(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--clip", default=os.path.join(ROOT, "..", "shared", "media", "bbb_trailer_kivy.m4v"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--presets", default="avts-compact,avts-mc3-18")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    avts = os.path.join(args.build, "tools", "avts")
+    env = dict(os.environ, GST_PLUGIN_PATH=os.path.join(args.build, "gst"), OMP_NUM_THREADS=str(args.threads),
+               AVTS_THREADS=str(args.threads))
+    with av.open(args.clip) as c:
+        seconds = float(c.duration) / av.time_base
+
+    peak = gemm_peak()
+    print(f"clip {os.path.basename(args.clip)}: {seconds:.1f} s; threads {args.threads}; "
+          f"float32 GEMM peak (torch.mm 2048^3): {peak / 1e9:.1f} GFLOP/s")
+    results = {"clip": os.path.basename(args.clip), "seconds": seconds, "threads": args.threads,
+               "gemm_gflops": peak / 1e9, "runs": []}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for preset in args.presets.split(","):
+            p = PRESETS[preset]
+            model = os.path.join(tmp, preset + ".avts")
+            subprocess.run([avts, "init", "--preset", preset, "-o", model], check=True, env=env,
+                           capture_output=True)
+            nets = {"audio": VGG(p["audio_width"]).eval(), "video": MC3(p["video_width"]).eval()}
+            for modality, hop in (("audio", 40), ("video", 1000)):
+                out = os.path.join(tmp, f"{preset}-{modality}.npy")
+                cmd = [avts, "features", args.clip, "--model", model, "--modality", modality,
+                       "--hop", str(hop), "--batch-size", str(AUDIO_BATCH if modality == "audio" else VIDEO_BATCH),
+                       "-o", out]
+                ours = best_of(lambda: subprocess.run(cmd, check=True, env=env, capture_output=True), 2)
+                n_ours = np.load(out).shape[0]
+                if modality == "audio":
+                    ref_fn = lambda: reference_audio(args.clip, nets["audio"])
+                else:
+                    ref_fn = lambda: reference_video(args.clip, nets["video"], p["resize"], p["crop"])
+                n_ref = ref_fn().shape[0]
+                ref = best_of(ref_fn, 2)
+                # Networks alone.
+                if modality == "audio":
+                    x = torch.randn(AUDIO_BATCH, 1, 40, 100)
+                else:
+                    x = torch.randn(VIDEO_BATCH, 3, 25, p["crop"], p["crop"])
+                net_ref = x.shape[0] / best_of(lambda: nets[modality](x), 3)
+                mb = subprocess.run([os.path.join(args.build, "bench", "model_bench"), preset, modality,
+                                     str(x.shape[0]), "3", str(args.threads)], check=True, env=env,
+                                    capture_output=True, text=True)
+                net_ours = json.loads(mb.stdout)["clips_per_s"]
+                flops = flops_per_clip(nets[modality], x[:1])
+                r = dict(preset=preset, modality=modality, hop_ms=hop, windows=n_ours, windows_ref=n_ref,
+                         ours_s=ours, ref_s=ref, rtf_ours=seconds / ours, rtf_ref=seconds / ref,
+                         speedup=ref / ours, net_clips_per_s=net_ours, net_clips_per_s_ref=net_ref,
+                         gflop_per_clip=flops / 1e9, net_gflops=net_ours * flops / 1e9,
+                         net_share_of_peak=net_ours * flops / peak)
+                results["runs"].append(r)
+                rows.append(r)
+                print(f"{preset:12s} {modality}: ours {ours:6.2f} s ({n_ours} windows, {seconds / ours:5.2f}x real time)"
+                      f" | reference {ref:6.2f} s ({n_ref} windows, {seconds / ref:5.2f}x) | speed-up {ref / ours:4.2f}x"
+                      f" | network alone {net_ours:7.2f} vs {net_ref:7.2f} clips/s,"
+                      f" {flops / 1e9:6.2f} GFLOP/clip -> {net_ours * flops / 1e9:6.1f} GFLOP/s"
+                      f" = {100 * net_ours * flops / peak:4.1f}% of GEMM peak", flush=True)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

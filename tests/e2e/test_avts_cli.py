@@ -1,0 +1,115 @@
+"""End-to-end: the avts command on real clips (decode with GStreamer, features, .npy).
+
+Run by meson with AVTS_TOOL (the avts binary), AVTS_TEST_MEDIA and GST_PLUGIN_PATH set.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+AVTS = os.environ["AVTS_TOOL"]
+MEDIA = os.environ["AVTS_TEST_MEDIA"]
+MPG = os.path.join(MEDIA, "grid_s1_bbal8p.mpg")   # MPEG-PS, MPEG-1 video + MP2, 3 s
+WEBM = os.path.join(MEDIA, "grid_s4_bgbu1p.webm")  # VP9 + Opus 48 kHz, 3 s
+
+
+def avts(*args, check=True):
+    p = subprocess.run([AVTS, *args], capture_output=True, text=True, timeout=300)
+    if check and p.returncode != 0:
+        raise AssertionError(f"avts {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+class AvtsCommand(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.model = os.path.join(cls.tmp.name, "compact.avts")
+        avts("init", "--preset", "avts-compact", "--seed", "1", "-o", cls.model)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def out(self, name):
+        return os.path.join(self.tmp.name, name)
+
+    def test_info_describes_the_model(self):
+        text = avts("info", self.model).stdout
+        self.assertIn("avts-compact", text)
+        self.assertIn("40 mel bands", text)
+        info = json.loads(avts("info", "--json", self.model).stdout)
+        self.assertEqual(info["preset"], "avts-compact")
+        self.assertEqual(len(info["model_id"]), 16)
+        self.assertEqual(info["dims"]["audio"]["embedding"], 128)
+
+    def test_audio_features_of_a_real_clip(self):
+        out, times = self.out("a.npy"), self.out("a_t.npy")
+        avts("features", MPG, "-m", self.model, "--modality", "audio", "-o", out, "--times", times)
+        x, t = np.load(out), np.load(times)
+        # 3 s of audio, 1 s windows every 40 ms: starts 0.00 .. 2.00 s -> 51 windows, plus 5:
+        # GStreamer's MPEG-PS demuxer timestamps this file with a ~0.24 s forward jump in both
+        # streams, which the featurizer fills with silence to keep the time axis.
+        self.assertEqual(x.dtype, np.float32)
+        self.assertEqual(x.shape, (56, 128))
+        np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(np.diff(t), 0.04, atol=1e-9)
+        self.assertEqual(t[0], 0.0)
+
+    def test_video_features_of_a_real_clip(self):
+        out = self.out("v.npy")
+        avts("features", WEBM, "-m", self.model, "--modality", "video", "--hop", "200", "-o", out)
+        x = np.load(out)
+        # 3 s of video, 1 s windows every 200 ms: starts 0.0 .. 2.0 s -> 11 windows
+        self.assertEqual(x.shape, (11, 128))
+        self.assertTrue(np.all(np.isfinite(x)))
+
+    def test_features_are_deterministic(self):
+        a, b = self.out("d1.npy"), self.out("d2.npy")
+        for path in (a, b):
+            avts("features", MPG, "-m", self.model, "--modality", "video", "-o", path)
+        np.testing.assert_array_equal(np.load(a), np.load(b))
+
+    def test_pooled_layer(self):
+        out = self.out("l3.npy")
+        avts("features", MPG, "-m", self.model, "--layer", "layer3", "-o", out)
+        info = json.loads(avts("info", "--json", self.model).stdout)
+        self.assertEqual(np.load(out).shape[1], info["dims"]["audio"]["layer3"])
+
+    def test_clear_errors(self):
+        cases = [
+            (["features", self.out("missing.mpg"), "-m", self.model, "-o", self.out("x.npy")], "no such file"),
+            (["features", MPG, "-m", self.out("missing.avts"), "-o", self.out("x.npy")], "missing.avts"),
+            (["features", MPG, "-m", self.model, "--layer", "layer9", "-o", self.out("x.npy")], "layer9"),
+            (["info", self.out("missing.avts")], "missing.avts"),
+            (["frobnicate"], "unknown command"),
+        ]
+        for args, expected in cases:
+            p = avts(*args, check=False)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(expected, p.stderr, args)
+
+    def test_garbage_input_is_an_error_not_a_crash(self):
+        junk = self.out("junk.mp4")
+        with open(junk, "wb") as f:
+            f.write(np.random.default_rng(0).bytes(50000))
+        p = avts("features", junk, "-m", self.model, "-o", self.out("x.npy"), check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("error", p.stderr)
+
+    def test_audio_only_file_has_no_video_track(self):
+        wav = self.out("tone.wav")
+        subprocess.run(["gst-launch-1.0", "-q", "audiotestsrc", "num-buffers=50", "!", "wavenc", "!",
+                        "filesink", f"location={wav}"], check=True, timeout=60)
+        p = avts("features", wav, "-m", self.model, "--modality", "video", "-o", self.out("x.npy"),
+                 check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("no video track", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

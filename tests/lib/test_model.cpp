@@ -1,0 +1,382 @@
+// avts::Model: create / save / load round trips, the content id, atomic saving, clear
+// errors for bad model files, devices, and embed().
+#include <caffe2/serialize/inline_container.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <torch/serialize.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "avts/error.h"
+#include "avts/model.h"
+#include "avts/nets.h"
+
+using namespace avts;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A model small enough that every test runs in milliseconds.
+ModelConfig tiny_config(int audio_width = 4) {
+  ModelConfig c = ModelConfig::preset_config("avts-compact");
+  c.clip_seconds = 0.2;  // 5 video frames, 20 log-mel frames
+  c.video.resize = 36;
+  c.video.crop = 32;
+  c.video_base_width = 4;
+  c.audio_base_width = audio_width;
+  c.embedding_dim = 8;
+  return c;
+}
+
+std::vector<float> random_input(const Model& m, Modality modality, int n, unsigned seed) {
+  const ModelConfig& c = m.config();
+  const size_t per = modality == Modality::Audio
+                         ? size_t(c.audio.n_mels) * c.audio_frames_per_clip()
+                         : size_t(3) * c.video_frames_per_clip() * c.video.crop * c.video.crop;
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> x(per * n);
+  for (float& v : x) v = normal(rng);
+  return x;
+}
+
+std::vector<float> embed(const Model& m, Modality modality, const std::vector<float>& x, int n,
+                         const std::string& layer) {
+  std::vector<float> out(size_t(n) * m.dim(modality, layer));
+  m.embed(modality, x.data(), n, layer, out.data());
+  return out;
+}
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+void write_bytes(const fs::path& p, const std::string& bytes) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// A PyTorch zip archive whose data.pkl is exactly `pickle` (no tensors).
+std::string archive_with_pickle(const std::string& pickle) {
+  std::string out;
+  caffe2::serialize::PyTorchStreamWriter w([&](const void* b, size_t n) {
+    out.append(static_cast<const char*>(b), n);
+    return n;
+  });
+  w.writeRecord("data.pkl", pickle.data(), pickle.size());
+  w.writeEndOfFile();
+  return out;
+}
+
+// A PyTorch zip archive of an arbitrary value (LibTorch's own pickle_save).
+std::string archive_of(const c10::IValue& v) {
+  const std::vector<char> bytes = torch::pickle_save(v);
+  return {bytes.begin(), bytes.end()};
+}
+
+c10::impl::GenericDict model_dict(const std::string& format, int64_t version, const std::string& config,
+                                  const c10::Dict<std::string, at::Tensor>& state_dict) {
+  c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
+  d.insert("format", format);
+  d.insert("version", version);
+  d.insert("config", config);
+  d.insert("state_dict", state_dict);
+  return d;
+}
+
+c10::Dict<std::string, at::Tensor> tensors_of(const Model& m) {
+  c10::Dict<std::string, at::Tensor> d;
+  for (const auto& [name, t] : nets::state_dict(*m.impl().net)) d.insert(name, t.detach().clone());
+  return d;
+}
+
+class ModelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Model::set_threads(2);
+    dir = fs::temp_directory_path() /
+          ("avts-test-model-" + std::to_string(getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  // Expects load() to throw ModelFileError whose message names the file and has `text`.
+  void expect_load_error(const fs::path& p, const std::string& text) {
+    try {
+      Model::load(p.string());
+      ADD_FAILURE() << "loading " << p << " did not throw";
+    } catch (const ModelFileError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(p.string()), std::string::npos) << msg;
+      EXPECT_NE(msg.find(text), std::string::npos) << "expected '" << text << "' in: " << msg;
+      EXPECT_EQ(msg.find("Exception raised from"), std::string::npos) << "backtrace leaked: " << msg;
+    }
+  }
+
+  fs::path dir;
+};
+
+}  // namespace
+
+TEST_F(ModelTest, SaveLoadRoundTripGivesIdenticalOutputsAndId) {
+  const auto model = Model::create(tiny_config(), 7);
+  {
+    // As after training: BatchNorm statistics away from their initial 0 and 1.
+    torch::NoGradGuard no_grad;
+    for (auto& b : model->impl().net->named_buffers())
+      if (b.key().find("running_") != std::string::npos) b.value().uniform_(0.5, 1.5);
+    model->impl().refresh_id();
+  }
+  const fs::path path = dir / "m.avts";
+  model->save(path.string());
+  const auto loaded = Model::load(path.string());
+
+  EXPECT_EQ(loaded->id(), model->id());
+  EXPECT_EQ(loaded->id().size(), 16u);
+  EXPECT_EQ(loaded->config().to_json(), model->config().to_json());
+  EXPECT_EQ(loaded->device(), "cpu");
+  for (Modality mod : {Modality::Audio, Modality::Video}) {
+    const auto x = random_input(*model, mod, 3, 1);
+    for (const auto& layer : Model::layer_names())
+      EXPECT_EQ(embed(*loaded, mod, x, 3, layer), embed(*model, mod, x, 3, layer)) << layer;
+  }
+  // BatchNorm running statistics are stored too, not only parameters.
+  const auto running_var = [](const Model& m) {
+    return m.impl().net->video->stem[1]->as<torch::nn::BatchNorm3d>()->running_var;
+  };
+  EXPECT_TRUE(torch::equal(running_var(*loaded), running_var(*model)));
+  EXPECT_FALSE(torch::equal(running_var(*loaded), torch::ones_like(running_var(*loaded))));
+}
+
+TEST_F(ModelTest, SameSeedSameWeights) {
+  const auto a = Model::create(tiny_config(), 3);
+  const auto b = Model::create(tiny_config(), 3);
+  const auto c = Model::create(tiny_config(), 4);
+  EXPECT_EQ(a->id(), b->id());
+  EXPECT_NE(a->id(), c->id());
+  const auto x = random_input(*a, Modality::Video, 1, 2);
+  EXPECT_EQ(embed(*a, Modality::Video, x, 1, "embedding"), embed(*b, Modality::Video, x, 1, "embedding"));
+}
+
+TEST_F(ModelTest, IdFollowsWeightsAndConfig) {
+  const auto model = Model::create(tiny_config(), 1);
+  const std::string before = model->id();
+  {
+    torch::NoGradGuard no_grad;
+    model->impl().net->audio->proj->bias[0] += 1e-3;
+  }
+  model->impl().refresh_id();
+  const std::string after_weight = model->id();
+  EXPECT_NE(after_weight, before);
+
+  // save() stores and refreshes the id of what it writes; a copy loads with that id.
+  model->impl().config.threshold = 0.75;
+  const fs::path path = dir / "m.avts";
+  model->save(path.string());
+  EXPECT_NE(model->id(), after_weight);
+  EXPECT_EQ(Model::load(path.string())->id(), model->id());
+  EXPECT_EQ(Model::load(path.string())->config().threshold, 0.75);
+}
+
+TEST_F(ModelTest, SaveIsAtomic) {
+  const auto model = Model::create(tiny_config(), 1);
+  const fs::path path = dir / "m.avts";
+  model->save(path.string());
+  model->save(path.string());  // overwrite
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  EXPECT_EQ(names, std::vector<std::string>{"m.avts"});  // no temporary left behind
+
+  EXPECT_THROW(model->save((dir / "missing" / "m.avts").string()), Error);
+  EXPECT_FALSE(fs::exists(dir / "missing"));
+
+  // A write that fails half way (file size limit) leaves the old file as it was.
+  const std::string old_bytes = read_bytes(path);
+  const auto other = Model::create(tiny_config(), 2);
+  rlimit old_limit{};
+  getrlimit(RLIMIT_FSIZE, &old_limit);
+  const auto old_handler = signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old_limit;
+  small.rlim_cur = 4096;
+  setrlimit(RLIMIT_FSIZE, &small);
+  EXPECT_THROW(other->save(path.string()), Error);
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(read_bytes(path), old_bytes);
+  names.clear();
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  EXPECT_EQ(names, std::vector<std::string>{"m.avts"});
+  EXPECT_EQ(Model::load(path.string())->id(), model->id());
+}
+
+TEST_F(ModelTest, LoadErrorsForBrokenFiles) {
+  expect_load_error(dir / "nothing.avts", "does not exist");
+  expect_load_error(dir, "is a directory");
+  write_bytes(dir / "empty.avts", "");
+  expect_load_error(dir / "empty.avts", "empty");
+
+  std::mt19937 rng(5);
+  std::string noise(10000, '\0');
+  for (char& c : noise) c = static_cast<char>(rng());
+  write_bytes(dir / "noise.avts", noise);
+  expect_load_error(dir / "noise.avts", "not a readable model archive");
+
+  const fs::path good = dir / "good.avts";
+  Model::create(tiny_config(), 1)->save(good.string());
+  const std::string bytes = read_bytes(good);
+  for (size_t keep : {size_t(1), size_t(30), size_t(100), bytes.size() / 3, bytes.size() / 2, bytes.size() - 22,
+                      bytes.size() - 1}) {
+    const fs::path cut = dir / ("cut" + std::to_string(keep) + ".avts");
+    write_bytes(cut, bytes.substr(0, keep));
+    expect_load_error(cut, "not a readable model archive");
+  }
+}
+
+TEST_F(ModelTest, LoadErrorsForForeignArchives) {
+  const auto model = Model::create(tiny_config(), 1);
+  const std::string json = model->config().to_json();
+
+  write_bytes(dir / "tensor.avts", archive_of(torch::ones({2})));
+  expect_load_error(dir / "tensor.avts", "not an AVTS model file");
+
+  write_bytes(dir / "format.avts", archive_of(model_dict("other-model", 1, json, tensors_of(*model))));
+  expect_load_error(dir / "format.avts", "format tag");
+
+  write_bytes(dir / "newer.avts", archive_of(model_dict("avts-model", 2, json, tensors_of(*model))));
+  expect_load_error(dir / "newer.avts", "format version 2");
+
+  write_bytes(dir / "json.avts", archive_of(model_dict("avts-model", 1, "{not json", tensors_of(*model))));
+  expect_load_error(dir / "json.avts", "invalid model config");
+
+  // The same format written by LibTorch's own pickle_save (with type tags) also loads.
+  write_bytes(dir / "tagged.avts", archive_of(model_dict("avts-model", 1, json, tensors_of(*model))));
+  EXPECT_EQ(Model::load((dir / "tagged.avts").string())->id(), model->id());
+}
+
+TEST_F(ModelTest, LoadErrorsForWeightsThatDoNotMatchTheConfig) {
+  const auto model = Model::create(tiny_config(/*audio_width=*/4), 1);
+  // A config from another shape than the weights.
+  const std::string wider = tiny_config(/*audio_width=*/8).to_json();
+  write_bytes(dir / "shape.avts", archive_of(model_dict("avts-model", 1, wider, tensors_of(*model))));
+  expect_load_error(dir / "shape.avts", "'audio.layer1.0.weight' has shape [4, 1, 3, 3] in the file but [8, 1, 3, 3]");
+
+  const std::string json = model->config().to_json();
+  auto missing = tensors_of(*model);
+  missing.erase("video.stem.1.running_mean");
+  write_bytes(dir / "missing.avts", archive_of(model_dict("avts-model", 1, json, missing)));
+  expect_load_error(dir / "missing.avts", "'video.stem.1.running_mean' is missing");
+
+  auto extra = tensors_of(*model);
+  extra.insert("video.fc.weight", torch::zeros({3}));
+  write_bytes(dir / "extra.avts", archive_of(model_dict("avts-model", 1, json, extra)));
+  expect_load_error(dir / "extra.avts", "unexpected tensor 'video.fc.weight'");
+
+  auto dtype = tensors_of(*model);
+  dtype.insert_or_assign("audio.proj.bias", dtype.at("audio.proj.bias").to(torch::kDouble));
+  write_bytes(dir / "dtype.avts", archive_of(model_dict("avts-model", 1, json, dtype)));
+  expect_load_error(dir / "dtype.avts", "'audio.proj.bias' has dtype Double");
+}
+
+TEST_F(ModelTest, LoadRunsNoCodeFromTheFile) {
+  const fs::path marker = dir / "pwned";
+  // pickle protocol 2: os.system("touch <marker>")
+  const std::string command = "touch " + marker.string();
+  std::string pickle = "\x80\x02" "cos\nsystem\n";
+  pickle += 'X';
+  const uint32_t len = static_cast<uint32_t>(command.size());
+  pickle.append(reinterpret_cast<const char*>(&len), 4);
+  pickle += command;
+  pickle += "\x85R.";
+  write_bytes(dir / "hostile.avts", archive_with_pickle(pickle));
+  expect_load_error(dir / "hostile.avts", "unknown type os.system");
+  EXPECT_FALSE(fs::exists(marker));
+}
+
+TEST_F(ModelTest, Devices) {
+  EXPECT_EQ(Model::create(tiny_config(), 1, "cpu")->device(), "cpu");
+  for (const char* bad : {"", "CPU", "gpu", "cuda:", "cuda:x", "cuda:-1", "cuda:0x", "cuda0", " cpu"}) {
+    try {
+      Model::create(tiny_config(), 1, bad);
+      ADD_FAILURE() << "device '" << bad << "' accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("unknown device"), std::string::npos) << e.what();
+    }
+  }
+  if (!torch::cuda::is_available()) {
+    for (const char* cuda : {"cuda", "cuda:0", "cuda:1"}) {
+      try {
+        Model::create(tiny_config(), 1, cuda);
+        ADD_FAILURE() << "device '" << cuda << "' accepted without CUDA";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("no CUDA support"), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
+TEST_F(ModelTest, EmbedLayersAndDims) {
+  const auto model = Model::create(tiny_config(), 1);
+  EXPECT_EQ(model->dim(Modality::Video, "embedding"), 8);
+  EXPECT_EQ(model->dim(Modality::Video, "layer1"), 4);
+  EXPECT_EQ(model->dim(Modality::Video, "layer4"), 32);
+  EXPECT_EQ(model->dim(Modality::Audio, "layer3"), 16);
+  EXPECT_THROW(model->dim(Modality::Audio, "layer5"), Error);
+
+  const auto x = random_input(*model, Modality::Audio, 2, 3);
+  const auto e = embed(*model, Modality::Audio, x, 2, "embedding");
+  for (int i = 0; i < 2; ++i) {
+    double norm = 0;
+    for (int j = 0; j < 8; ++j) norm += double(e[i * 8 + j]) * e[i * 8 + j];
+    EXPECT_NEAR(norm, 1.0, 1e-5);
+  }
+  std::vector<float> out(64);
+  EXPECT_THROW(model->embed(Modality::Audio, x.data(), 2, "fc", out.data()), Error);
+  EXPECT_THROW(model->embed(Modality::Audio, x.data(), -1, "embedding", out.data()), Error);
+
+  // Each window is embedded on its own: a batch equals its windows one by one.
+  for (Modality mod : {Modality::Audio, Modality::Video}) {
+    const auto pair = random_input(*model, mod, 2, 5);
+    const auto first = embed(*model, mod, std::vector<float>(pair.begin(), pair.begin() + pair.size() / 2), 1,
+                             "layer2");
+    const auto both = embed(*model, mod, pair, 2, "layer2");
+    ASSERT_EQ(both.size(), 2 * first.size());
+    for (size_t i = 0; i < first.size(); ++i) EXPECT_NEAR(first[i], both[i], 1e-5) << modality_name(mod);
+  }
+
+  // Training mode is refused rather than silently updating BatchNorm statistics.
+  model->impl().net->train();
+  EXPECT_THROW(model->embed(Modality::Audio, x.data(), 2, "embedding", out.data()), Error);
+  model->impl().net->eval();
+}
+
+TEST_F(ModelTest, EmbedIsThreadSafe) {
+  const auto model = Model::create(tiny_config(), 1);
+  const auto x = random_input(*model, Modality::Video, 2, 4);
+  const auto expected = embed(*model, Modality::Video, x, 2, "embedding");
+  std::vector<std::vector<float>> results(4);
+  std::vector<std::thread> threads;
+  for (auto& r : results) threads.emplace_back([&] { r = embed(*model, Modality::Video, x, 2, "embedding"); });
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) EXPECT_EQ(r, expected);
+}
+
+TEST_F(ModelTest, SetThreads) {
+  Model::set_threads(0);
+  EXPECT_EQ(torch::get_num_threads(), static_cast<int>(std::thread::hardware_concurrency()));
+  Model::set_threads(1);
+  EXPECT_EQ(torch::get_num_threads(), 1);
+  EXPECT_THROW(Model::set_threads(-1), Error);
+  Model::set_threads(2);
+}
+
+TEST(ModalityName, Names) {
+  EXPECT_STREQ(modality_name(Modality::Audio), "audio");
+  EXPECT_STREQ(modality_name(Modality::Video), "video");
+}

@@ -1,0 +1,70 @@
+// avts: the command-line front end. Every media-handling subcommand builds a GStreamer
+// pipeline from the project's own elements.
+#include <gst/gst.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "avts/error.h"
+#include "avts/model.h"
+#include "commands.h"
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+const Subcommand kSubcommands[] = {
+    {"features", avts::cmd_features, "extract audio or video features from a media file into .npy"},
+    {"info", avts::cmd_info, "describe a model file"},
+    {"init", avts::cmd_init, "write a freshly initialised (untrained) model file"},
+};
+
+void usage(FILE* out) {
+  std::fprintf(out, "Usage: avts COMMAND [OPTIONS]\n\nCommands:\n");
+  for (const auto& s : kSubcommands) std::fprintf(out, "  %-10s %s\n", s.name, s.summary);
+  std::fprintf(out, "\nRun 'avts COMMAND --help' for a command's options.\n");
+}
+
+}  // namespace
+
+std::string avts::default_model_path() {
+  if (const char* env = g_getenv("AVTS_MODEL")) return env;
+  // Installed, else the one in the source tree this command was built from.
+  if (g_file_test(AVTS_INSTALLED_MODEL, G_FILE_TEST_EXISTS)) return AVTS_INSTALLED_MODEL;
+  return AVTS_SOURCE_MODEL;
+}
+
+int main(int argc, char** argv) {
+  gst_init(nullptr, nullptr);
+  // LibTorch's intra-op threads: $AVTS_THREADS, else one per core.
+  const char* threads = g_getenv("AVTS_THREADS");
+  avts::Model::set_threads(threads ? std::atoi(threads) : 0);
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? avts::kExitError : avts::kExitOk;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::printf("avts %s\n", AVTS_VERSION);
+    return avts::kExitOk;
+  }
+  for (const auto& s : kSubcommands) {
+    if (std::strcmp(argv[1], s.name) != 0) continue;
+    try {
+      return s.run(argc - 1, argv + 1);
+    } catch (const avts::Error& e) {
+      std::fprintf(stderr, "avts %s: error: %s\n", s.name, e.what());
+      return avts::kExitError;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "avts %s: internal error: %s\n", s.name, e.what());
+      return avts::kExitError;
+    }
+  }
+  std::fprintf(stderr, "avts: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return avts::kExitError;
+}

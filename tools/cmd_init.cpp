@@ -1,0 +1,37 @@
+// avts init -o MODEL: a freshly initialised model, the starting point of training and the
+// "random network" baseline of feature evaluations.
+#include <cstdio>
+
+#include "avts/error.h"
+#include "avts/model.h"
+#include "commands.h"
+#include "options.h"
+
+namespace avts {
+
+int cmd_init(int argc, char** argv) {
+  gchar* output = nullptr;
+  gchar* preset = nullptr;
+  gint64 seed = 0;
+  const GOptionEntry entries[] = {
+      {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write (required)", "MODEL"},
+      {"preset", 0, 0, G_OPTION_ARG_STRING, &preset, "avts-compact (default) or avts-mc3-18", "NAME"},
+      {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the initial weights (default 0)", "N"},
+      {}};
+  parse_options(argc, argv, "", "Write a freshly initialised (untrained) AVTS model file.", entries);
+  const std::string out = take_string(output);
+  std::string name = take_string(preset);
+  if (out.empty()) throw Error("--output is required");
+  if (argc > 1) throw Error("unexpected argument '" + std::string(argv[1]) + "'");
+  if (name.empty()) name = "avts-compact";
+
+  ModelConfig config = ModelConfig::preset_config(name);
+  config.provenance["created-by"] = "avts init --preset " + name + " --seed " + std::to_string(seed);
+  config.provenance["trained"] = "no";
+  const auto model = Model::create(config, static_cast<uint64_t>(seed));
+  model->save(out);
+  std::printf("wrote %s (%s, untrained, id %s)\n", out.c_str(), name.c_str(), model->id().c_str());
+  return kExitOk;
+}
+
+}  // namespace avts

@@ -1,0 +1,52 @@
+// A decode pipeline for the avts command: uridecodebin feeding one branch per media type
+// ("audio" / "video"), run to EOS with errors turned into avts::Error.
+#pragma once
+
+#include <gst/gst.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace avts {
+
+class MediaPipeline {
+ public:
+  // `input` is a path or a URI. Throws avts::Error for a path that does not exist.
+  explicit MediaPipeline(const std::string& input);
+  ~MediaPipeline();
+  MediaPipeline(const MediaPipeline&) = delete;
+  MediaPipeline& operator=(const MediaPipeline&) = delete;
+
+  // Adds the elements of a branch and links them in order. The decoder's first stream of
+  // `media` ("audio" or "video") feeds the first element; other streams are discarded.
+  // The pipeline holds the elements; the pointers stay valid while it lives.
+  void add_branch(const std::string& media, const std::vector<GstElement*>& elements);
+
+  // Runs to EOS. Throws avts::Error with the element's message on an error, or when the
+  // input lacks a stream that a branch needs. `on_progress` gets the position in [0, 1]
+  // about every 200 ms when the duration is known.
+  void run(const std::function<void(double)>& on_progress = {});
+
+  GstElement* pipeline() const { return pipeline_; }
+  const std::string& uri() const { return uri_; }
+
+ private:
+  struct Branch {
+    std::string media;
+    GstElement* head = nullptr;
+    bool linked = false;
+  };
+  static void on_pad_added(GstElement* decoder, GstPad* pad, MediaPipeline* self);
+  static void on_no_more_pads(GstElement* decoder, MediaPipeline* self);
+
+  std::string uri_;
+  GstElement* pipeline_ = nullptr;
+  GstElement* decoder_ = nullptr;
+  std::vector<Branch> branches_;
+};
+
+// Creates an element or throws avts::Error naming the missing plugin.
+GstElement* make_element(const char* factory, const char* name = nullptr);
+
+}  // namespace avts
