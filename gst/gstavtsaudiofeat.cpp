@@ -32,7 +32,8 @@ static const GstClockTime kJitter = GST_MSECOND;
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
     GST_STATIC_CAPS("audio/x-raw, format=(string)" GST_AUDIO_FORMATS_ALL
-                    ", rate=(int)[ 1, 2147483647 ], channels=(int)[ 1, 2147483647 ], layout=(string)interleaved"));
+                    ", rate=(int)[ 1, 2147483647 ], channels=(int)[ 1, 2147483647 ], "
+                    "layout=(string){ interleaved, non-interleaved }"));
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_AVTS_FEATURES_TEMPLATE_CAPS("audio")));
@@ -125,6 +126,7 @@ static gboolean gst_avts_audio_feat_set_caps(GstAvtsFeatureExtractor* self, GstC
 
 static GstClockTime gst_avts_audio_feat_buffer_duration(GstAvtsFeatureExtractor* self, GstBuffer* buffer) {
   AudioState* st = state_of(self);
+  // BPF counts all channels whatever the layout.
   const guint64 frames = gst_buffer_get_size(buffer) / GST_AUDIO_INFO_BPF(&st->in_info);
   return gst_util_uint64_scale_round(frames, GST_SECOND, GST_AUDIO_INFO_RATE(&st->in_info));
 }
@@ -177,16 +179,17 @@ static void gst_avts_audio_feat_process(GstAvtsFeatureExtractor* self, GstBuffer
     st->synced = true;
   }
 
-  GstMapInfo map;
-  if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) throw avts::Error("could not map an audio buffer");
-  const gsize in_frames = map.size / GST_AUDIO_INFO_BPF(&st->in_info);
+  // GstAudioBuffer gives one plane (interleaved) or one per channel (non-interleaved).
+  GstAudioBuffer in;
+  if (!gst_audio_buffer_map(&in, &st->in_info, buffer, GST_MAP_READ))
+    throw avts::Error("could not map an audio buffer");
+  const gsize in_frames = in.n_samples;
   const gsize n = gst_audio_converter_get_out_frames(st->converter, in_frames);
   st->out.resize(n);
-  gpointer in[1] = {map.data};
   gpointer out[1] = {st->out.data()};
   const gboolean converted =
-      gst_audio_converter_samples(st->converter, GST_AUDIO_CONVERTER_FLAG_NONE, in, in_frames, out, n);
-  gst_buffer_unmap(buffer, &map);
+      gst_audio_converter_samples(st->converter, GST_AUDIO_CONVERTER_FLAG_NONE, in.planes, in_frames, out, n);
+  gst_audio_buffer_unmap(&in);
   if (!converted) throw avts::Error("audio conversion failed");
   st->in_frames += in_frames;
   feed(st, n, rows);
@@ -247,12 +250,12 @@ static void gst_avts_audio_feat_class_init(GstAvtsAudioFeatClass* klass) {
       element_class, "AVTS audio features", "Filter/Analyzer/Audio",
       "Turns audio into AVTS audio features: the model's audio network (log-mel spectrogram, VGG-style CNN) "
       "applied to windows of one clip length (1 s by default) that start every 'hop' milliseconds on "
-      "multiples of the hop on the timestamp axis. Any raw interleaved audio is accepted and converted "
-      "internally to mono float at the model's rate (16 kHz). Output: application/x-avts-features buffers "
+      "multiples of the hop on the timestamp axis. Any raw audio (any format, rate, channel count, "
+      "interleaved or not) is accepted and converted internally to mono float at the model's rate (16 kHz). Output: application/x-avts-features buffers "
       "of N rows x dim float32; PTS = start of the first window, DURATION = N x hop, DISCONT after gaps "
-      "(gaps up to 100 ms are filled with silence). At EOS the windows covered by the stream are emitted.\n"
-      "Example: gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! audioconvert ! audioresample ! "
-      "avtsaudiofeat model-file=model.avts ! fakesink",
+      "(gaps up to 1 s are filled with silence, longer ones restart the window grid). At EOS the windows covered by the stream are emitted.\n"
+      "Example: gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! avtsaudiofeat model-file=model.avts ! "
+      "fakesink",
       "avts project");
 }
 

@@ -60,16 +60,7 @@ torch::Device parse_device(const std::string& name) {
 }  // namespace nets
 
 void Model::Impl::refresh_id() {
-  GChecksum* sum = g_checksum_new(G_CHECKSUM_SHA256);
-  const std::string json = config.to_json();
-  g_checksum_update(sum, reinterpret_cast<const guchar*>(json.data()), static_cast<gssize>(json.size()));
-  for (const auto& [name, tensor] : nets::state_dict(*net)) {
-    g_checksum_update(sum, reinterpret_cast<const guchar*>(name.c_str()), static_cast<gssize>(name.size() + 1));
-    const torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
-    g_checksum_update(sum, static_cast<const guchar*>(t.data_ptr()), static_cast<gssize>(t.nbytes()));
-  }
-  id = std::string(g_checksum_get_string(sum), 16);
-  g_checksum_free(sum);
+  id = model_file::content_sha256(config.to_json(), nets::state_dict(*net)).substr(0, 16);
 }
 
 namespace {

@@ -8,6 +8,9 @@
 #include <torch/csrc/jit/serialization/pickler.h>
 #include <unistd.h>
 
+#include <glib.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -16,6 +19,24 @@
 #include "avts/error.h"
 
 namespace avts::model_file {
+
+std::string content_sha256(const std::string& config_json,
+                           std::vector<std::pair<std::string, torch::Tensor>> tensors) {
+  std::sort(tensors.begin(), tensors.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  GChecksum* sum = g_checksum_new(G_CHECKSUM_SHA256);
+  g_checksum_update(sum, reinterpret_cast<const guchar*>(config_json.data()),
+                    static_cast<gssize>(config_json.size()));
+  for (const auto& [name, tensor] : tensors) {
+    g_checksum_update(sum, reinterpret_cast<const guchar*>(name.c_str()),
+                      static_cast<gssize>(name.size() + 1));
+    const torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
+    g_checksum_update(sum, static_cast<const guchar*>(t.data_ptr()), static_cast<gssize>(t.nbytes()));
+  }
+  std::string hex = g_checksum_get_string(sum);
+  g_checksum_free(sum);
+  return hex;
+}
 
 namespace {
 
@@ -27,6 +48,7 @@ std::vector<char> serialise(const Contents& contents) {
   top.insert("version", kVersion);
   top.insert("config", contents.config_json);
   top.insert("state_dict", state_dict);
+  top.insert("sha256", content_sha256(contents.config_json, contents.tensors));
 
   std::vector<char> pickle;
   torch::jit::Pickler pickler(
@@ -158,6 +180,12 @@ Contents unpack(const c10::IValue& value, const std::string& path) {
       fail(path, "is corrupt: 'state_dict' holds something other than named tensors");
     contents.tensors.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
   }
+  const auto checksum = top.find("sha256");
+  if (checksum != top.end() &&
+      (!checksum->value().isString() ||
+       checksum->value().toStringRef() != content_sha256(contents.config_json, contents.tensors)))
+    fail(path, "is corrupt: its content does not match the checksum stored in it "
+               "(damaged in storage or transfer?)");
   return contents;
 }
 

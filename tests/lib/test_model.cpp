@@ -239,6 +239,22 @@ TEST_F(ModelTest, LoadErrorsForBrokenFiles) {
   }
 }
 
+TEST_F(ModelTest, DamageInsideTensorDataIsCaughtByTheChecksum) {
+  const auto model = Model::create(tiny_config(), 3);
+  const fs::path good = dir / "good.avts";
+  model->save(good.string());
+  // Find the raw bytes of one weight in the file (stored uncompressed) and flip one bit.
+  const torch::Tensor w = tensors_of(*model).at("video.layer4.1.conv2.0.weight").contiguous();
+  const std::string needle(static_cast<const char*>(w.data_ptr()), 64);
+  std::string bytes = read_bytes(good);
+  const size_t at = bytes.find(needle);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 13] ^= 0x10;
+  const fs::path damaged = dir / "damaged.avts";
+  write_bytes(damaged, bytes);
+  expect_load_error(damaged, "does not match the checksum");
+}
+
 TEST_F(ModelTest, LoadErrorsForForeignArchives) {
   const auto model = Model::create(tiny_config(), 1);
   const std::string json = model->config().to_json();
