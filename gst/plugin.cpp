@@ -2,12 +2,16 @@
 #include <gst/gst.h>
 
 #include "gstavtsaudiofeat.h"
+#include "gstavtssync.h"
+#include "gstavtssyncbin.h"
 #include "gstavtsvideofeat.h"
 
 static gboolean plugin_init(GstPlugin* plugin) {
   gboolean ok = TRUE;
   ok &= GST_ELEMENT_REGISTER(avtsaudiofeat, plugin);
   ok &= GST_ELEMENT_REGISTER(avtsvideofeat, plugin);
+  ok &= GST_ELEMENT_REGISTER(avtssync, plugin);
+  ok &= GST_ELEMENT_REGISTER(avtssyncbin, plugin);
   return ok;
 }
 

@@ -22,6 +22,7 @@ const Subcommand kSubcommands[] = {
     {"features", avts::cmd_features, "extract audio or video features from a media file into .npy"},
     {"info", avts::cmd_info, "describe a model file"},
     {"init", avts::cmd_init, "write a freshly initialised (untrained) model file"},
+    {"sync", avts::cmd_sync, "measure the audio/video offset of a file or stream against a tolerance"},
 };
 
 void usage(FILE* out) {

@@ -1,0 +1,249 @@
+// Training media: a decoded file collected (TrainingFile), stored for sampling (StoredFile:
+// log-mel frames and resized video frames on one time axis) and cut into clip tensors with
+// the training augmentations (random crop, flip, audio gain).
+#include <cmath>
+
+#include "avts/error.h"
+#include "avts/logmel.h"
+#include "train_internal.h"
+
+namespace avts {
+
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+// Timestamps this close count as equal: a frame 1 ms late still shows at its grid time
+// (coarse container time bases), and audio jitter below this is neither gap nor overlap.
+constexpr int64_t kToleranceNs = 1'000'000;
+
+// round(d / 2) with ties to even, as torchvision's center_crop and the inference front end.
+int64_t centre_offset(int64_t d) {
+  const int64_t half = d / 2;
+  return (d % 2 == 0 || half % 2 == 0) ? half : half + 1;
+}
+
+}  // namespace
+
+struct TrainingFile::Impl {
+  Impl(const ModelConfig& c, std::string i, Split s) : config(c), id(std::move(i)), split(s) {
+    config.validate();
+  }
+
+  int64_t samples_to_ns(int64_t n) const {
+    const int64_t sr = config.audio.sample_rate;
+    return n / sr * kSecond + ((n % sr) * kSecond + sr / 2) / sr;
+  }
+  int64_t ns_to_samples(int64_t ns) const {
+    const int64_t sr = config.audio.sample_rate;
+    return ns / kSecond * sr + ((ns % kSecond) * sr + kSecond / 2) / kSecond;
+  }
+  // Time of model frame j.
+  int64_t grid_time(int64_t j) const {
+    return video_pts0 + static_cast<int64_t>(std::llround(static_cast<long double>(j) * kSecond / config.video.fps));
+  }
+
+  void push_audio(int64_t pts, const float* samples, size_t n) {
+    if (n == 0) return;
+    if (!have_audio) {
+      have_audio = true;
+      audio_pts0 = pts;
+    } else {
+      const int64_t gap = pts - (audio_pts0 + samples_to_ns(static_cast<int64_t>(audio.size())));
+      if (gap > kToleranceNs) {
+        audio.resize(audio.size() + static_cast<size_t>(ns_to_samples(gap)), 0.0f);
+      } else if (gap < -kToleranceNs) {
+        const size_t overlap = std::min<size_t>(n, static_cast<size_t>(ns_to_samples(-gap)));
+        samples += overlap;
+        n -= overlap;
+      }
+    }
+    audio.insert(audio.end(), samples, samples + n);
+  }
+
+  // Short side to `resize` as the inference front end (torchvision's Resize(int)), with
+  // antialiased bilinear filtering; the first frame fixes the size for the whole file.
+  torch::Tensor resize(const RgbImage& image) {
+    if (!image.data || image.width <= 0 || image.height <= 0)
+      throw Error("training file '" + id + "': empty video frame");
+    if (image.stride < 3 * image.width)
+      throw Error("training file '" + id + "': video frame stride shorter than a row of RGB pixels");
+    if (out_h == 0) {
+      const bool landscape = image.width > image.height;
+      const int64_t short_in = landscape ? image.height : image.width;
+      const int64_t long_in = landscape ? image.width : image.height;
+      const int resize = config.video.resize;
+      const int long_out = static_cast<int>(static_cast<double>(resize * long_in) / short_in);
+      out_w = landscape ? long_out : resize;
+      out_h = landscape ? resize : long_out;
+    }
+    const torch::Tensor rgb = torch::from_blob(const_cast<uint8_t*>(image.data), {image.height, image.width, 3},
+                                               {image.stride, 3, 1}, torch::kUInt8);
+    if (image.height == out_h && image.width == out_w) return rgb.clone(torch::MemoryFormat::Contiguous);  // already scaled upstream
+    const torch::Tensor x = rgb.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);
+    const torch::Tensor y = torch::nn::functional::interpolate(
+        x, torch::nn::functional::InterpolateFuncOptions()
+               .size(std::vector<int64_t>{out_h, out_w})
+               .mode(torch::kBilinear)
+               .align_corners(false)
+               .antialias(true));
+    return y.round().clamp(0, 255).to(torch::kUInt8).squeeze(0).permute({1, 2, 0}).contiguous();
+  }
+
+  // Model frames whose time has come before `pts` show the frame held until now.
+  void emit_held_frame_until(int64_t pts) {
+    while (grid_time(static_cast<int64_t>(frames.size())) < pts - kToleranceNs) frames.push_back(held);
+  }
+
+  void push_video(int64_t pts, const RgbImage& image, int64_t duration) {
+    if (!have_video) {
+      have_video = true;
+      video_pts0 = pts;
+    } else {
+      if (pts < held_pts) return;  // goes back: not part of this file's timeline
+      emit_held_frame_until(pts);
+      held_spacing = pts - held_pts;
+    }
+    held = resize(image);
+    held_pts = pts;
+    held_duration = duration;
+  }
+
+  // The last frame reaches to its end: its duration, else the spacing before it, else one
+  // model frame.
+  void finish_video() {
+    if (!have_video || finished) return;
+    finished = true;
+    const int64_t reach = held_duration > 0   ? held_duration
+                          : held_spacing > 0 ? held_spacing
+                                             : static_cast<int64_t>(std::llround(kSecond / config.video.fps));
+    emit_held_frame_until(held_pts + reach);
+  }
+
+  ModelConfig config;
+  std::string id;
+  Split split;
+
+  bool have_audio = false;
+  int64_t audio_pts0 = 0;
+  std::vector<float> audio;
+
+  bool have_video = false;
+  bool finished = false;
+  int64_t video_pts0 = 0;
+  int64_t out_h = 0, out_w = 0;
+  torch::Tensor held;  // latest input frame, resized
+  int64_t held_pts = 0, held_spacing = 0, held_duration = -1;
+  std::vector<torch::Tensor> frames;  // model-rate frames, H x W x 3 uint8
+};
+
+TrainingFile::TrainingFile(const ModelConfig& config, std::string id, Split split)
+    : impl_(std::make_unique<Impl>(config, std::move(id), split)) {}
+TrainingFile::~TrainingFile() = default;
+TrainingFile::TrainingFile(TrainingFile&&) noexcept = default;
+TrainingFile& TrainingFile::operator=(TrainingFile&&) noexcept = default;
+
+const std::string& TrainingFile::id() const { return impl_->id; }
+Split TrainingFile::split() const { return impl_->split; }
+
+void TrainingFile::push_audio(int64_t pts_ns, const float* samples, size_t n) { impl_->push_audio(pts_ns, samples, n); }
+
+void TrainingFile::push_video(int64_t pts_ns, const RgbImage& frame, int64_t duration_ns) {
+  if (impl_->finished) throw Error("training file '" + impl_->id + "' was already stored");
+  impl_->push_video(pts_ns, frame, duration_ns);
+}
+
+double TrainingFile::audio_seconds() const {
+  return static_cast<double>(impl_->audio.size()) / impl_->config.audio.sample_rate;
+}
+
+int TrainingFile::video_frames() const { return static_cast<int>(impl_->frames.size()); }
+
+namespace train {
+
+int64_t StoredFile::audio_start(int64_t video_start) const {
+  return static_cast<int64_t>(std::llround(static_cast<double>(video_start) * audio_per_video));
+}
+
+int64_t StoredFile::clip_starts() const {
+  // The largest j with j + video_clip <= V and audio_start(j) + audio_clip <= A, plus one.
+  int64_t n = std::min(video_frames() - video_clip,
+                       static_cast<int64_t>(std::floor((audio_frames() - audio_clip) / audio_per_video)) + 1) + 1;
+  while (n > 0 && audio_start(n - 1) + audio_clip > audio_frames()) --n;
+  return std::max<int64_t>(0, n);
+}
+
+std::shared_ptr<const StoredFile> store(TrainingFile&& file, const ModelConfig& config) {
+  TrainingFile::Impl& in = file.impl();
+  if (in.config.audio.sample_rate != config.audio.sample_rate || in.config.video.fps != config.video.fps ||
+      in.config.video.resize != config.video.resize)
+    throw Error("training file '" + in.id + "' was prepared for another front end (sample rate, fps or resize) than the model's");
+  if (!in.have_audio) throw Error("training file '" + in.id + "' has no audio");
+  if (!in.have_video) throw Error("training file '" + in.id + "' has no video");
+  in.finish_video();
+
+  // Common start: the first model frame at or after the first audio sample.
+  int64_t j0 = 0;
+  while (in.grid_time(j0) < in.audio_pts0) ++j0;
+  const int64_t s0 = in.ns_to_samples(in.grid_time(j0) - in.audio_pts0);
+
+  auto out = std::make_shared<StoredFile>();
+  out->id = in.id;
+  out->video_clip = config.video_frames_per_clip();
+  out->audio_clip = config.audio_frames_per_clip();
+  out->audio_per_video = config.audio.sample_rate / (config.video.fps * config.audio.hop_length);
+
+  const int64_t n_video = std::max<int64_t>(0, static_cast<int64_t>(in.frames.size()) - j0);
+  out->video = n_video > 0 ? torch::stack(std::vector<torch::Tensor>(in.frames.begin() + j0, in.frames.end()))
+                           : torch::empty({0, in.out_h, in.out_w, 3}, torch::kUInt8);
+  in.frames.clear();
+
+  // Log-mel frames as the audio featurizer computes them: the end padded with zeros for the
+  // last frames' lookahead.
+  const AudioFrontEndConfig& a = config.audio;
+  std::vector<float> frames;
+  if (s0 < static_cast<int64_t>(in.audio.size())) {
+    LogMel logmel(a);
+    logmel.push(in.audio.data() + s0, in.audio.size() - static_cast<size_t>(s0), frames);
+    const std::vector<float> pad(static_cast<size_t>(std::max(0, a.win_length - a.hop_length)), 0.0f);
+    logmel.push(pad.data(), pad.size(), frames);
+  }
+  in.audio = {};
+  const int64_t n_audio = static_cast<int64_t>(frames.size()) / a.n_mels;
+  out->logmel = torch::from_blob(frames.data(), {n_audio, a.n_mels}, torch::kFloat32).clone();
+  return out;
+}
+
+VideoCut centre_cut(const StoredFile& file, int64_t start, int crop) {
+  return {start, centre_offset(file.video.size(1) - crop), centre_offset(file.video.size(2) - crop), false};
+}
+
+VideoCut random_cut(const StoredFile& file, int64_t start, int crop, bool flip_allowed, Rng& rng) {
+  std::uniform_int_distribution<int64_t> y(0, file.video.size(1) - crop), x(0, file.video.size(2) - crop);
+  VideoCut cut{start, y(rng), x(rng), false};
+  if (flip_allowed) cut.flip = std::bernoulli_distribution(0.5)(rng);
+  return cut;
+}
+
+torch::Tensor video_clip(const StoredFile& file, const VideoCut& cut, const VideoFrontEndConfig& config) {
+  torch::Tensor x = file.video.narrow(0, cut.start, file.video_clip)
+                        .narrow(1, cut.y, config.crop)
+                        .narrow(2, cut.x, config.crop)
+                        .to(torch::kFloat32);
+  if (cut.flip) x = x.flip({2});
+  const torch::Tensor mean = torch::tensor({config.mean[0], config.mean[1], config.mean[2]}) * 255.0f;
+  const torch::Tensor std = torch::tensor({config.std[0], config.std[1], config.std[2]}) * 255.0f;
+  return ((x - mean) / std).permute({3, 0, 1, 2}).contiguous();  // T x H x W x C -> C x T x H x W
+}
+
+torch::Tensor audio_clip(const StoredFile& file, int64_t start, double gain_db, double log_offset) {
+  torch::Tensor x = file.logmel.narrow(0, start, file.audio_clip);
+  if (gain_db != 0.0) {
+    const double power_gain = std::pow(10.0, gain_db / 10.0);
+    x = torch::log((torch::exp(x) - log_offset).clamp_min(0) * power_gain + log_offset);
+  }
+  return x.t().unsqueeze(0).contiguous();  // T x mels -> 1 x mels x T
+}
+
+}  // namespace train
+
+}  // namespace avts

@@ -1,0 +1,25 @@
+// The two training objectives of the paper: the contrastive loss on embedding distances and
+// the cross-entropy on the fusion head.
+#include "train_internal.h"
+
+namespace avts::train {
+
+torch::Tensor pair_distance(const torch::Tensor& video, const torch::Tensor& audio) {
+  // The square root's gradient is infinite at 0; a floor far below any useful distance keeps
+  // it finite for identical embeddings.
+  return (video - audio).pow(2).sum(1).clamp_min(1e-12).sqrt();
+}
+
+torch::Tensor contrastive_loss(const torch::Tensor& video, const torch::Tensor& audio, const torch::Tensor& y,
+                               double margin) {
+  const torch::Tensor d2 = (video - audio).pow(2).sum(1);  // positives pull on d^2 directly
+  const torch::Tensor d = d2.clamp_min(1e-12).sqrt();
+  const torch::Tensor push = (margin - d).clamp_min(0).pow(2);
+  return (y * d2 + (1 - y) * push).mean();
+}
+
+torch::Tensor fusion_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y) {
+  return torch::nn::functional::cross_entropy(logits, y.to(torch::kLong));
+}
+
+}  // namespace avts::train

@@ -1,0 +1,111 @@
+// The optimiser (LibTorch's SGD with momentum or AdamW), the learning-rate schedule, and the
+// optimiser's state by parameter name so that a checkpoint restores it into a new network.
+#include <cmath>
+#include <map>
+
+#include "avts/error.h"
+#include "train_internal.h"
+
+namespace avts::train {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// LibTorch keys an optimiser's per-parameter state by the parameter's TensorImpl address
+// (torch/optim/serialize.h does the same).
+std::string state_key(const torch::Tensor& param) { return c10::guts::to_string(param.unsafeGetTensorImpl()); }
+
+}  // namespace
+
+double learning_rate(const TrainOptions& o, int epoch, int64_t step) {
+  double factor = 1.0;
+  switch (o.schedule) {
+    case ScheduleKind::Constant: break;
+    case ScheduleKind::Cosine: factor = 0.5 * (1.0 + std::cos(kPi * epoch / std::max(1, o.epochs))); break;
+    case ScheduleKind::Step: factor = std::pow(o.step_gamma, epoch / o.step_epochs); break;
+  }
+  if (o.warmup_steps > 0 && step < o.warmup_steps) factor *= static_cast<double>(step + 1) / o.warmup_steps;
+  return o.lr * factor;
+}
+
+Optimiser::Optimiser(nets::AvtsNet& net, const TrainOptions& o) : kind_(o.optimizer) {
+  std::vector<torch::Tensor> params;
+  for (const auto& p : net->named_parameters()) {
+    params_.emplace_back(p.key(), p.value());
+    params.push_back(p.value());
+  }
+  if (kind_ == OptimizerKind::Sgd)
+    optimiser_ = std::make_unique<torch::optim::SGD>(
+        params, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
+  else
+    optimiser_ = std::make_unique<torch::optim::AdamW>(params,
+                                                       torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+}
+
+void Optimiser::zero_grad() { optimiser_->zero_grad(); }
+
+void Optimiser::step(double lr) {
+  for (auto& group : optimiser_->param_groups()) group.options().set_lr(lr);
+  optimiser_->step();
+}
+
+NamedTensors Optimiser::state() const {
+  NamedTensors out;
+  const auto& state = optimiser_->state();
+  for (const auto& [name, param] : params_) {
+    const auto it = state.find(state_key(param));
+    if (it == state.end()) continue;  // no gradient yet (e.g. the fusion head under the contrastive loss)
+    if (kind_ == OptimizerKind::Sgd) {
+      const auto& s = static_cast<const torch::optim::SGDParamState&>(*it->second);
+      if (s.momentum_buffer().defined()) out.emplace_back("momentum_buffer/" + name, s.momentum_buffer().cpu());
+    } else {
+      const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+      out.emplace_back("step/" + name, torch::tensor(s.step(), torch::kInt64));
+      out.emplace_back("exp_avg/" + name, s.exp_avg().cpu());
+      out.emplace_back("exp_avg_sq/" + name, s.exp_avg_sq().cpu());
+    }
+  }
+  return out;
+}
+
+void Optimiser::load_state(const NamedTensors& entries) {
+  std::map<std::string, std::map<std::string, torch::Tensor>> by_param;  // name -> field -> tensor
+  for (const auto& [key, tensor] : entries) {
+    const auto slash = key.find('/');
+    if (slash == std::string::npos) throw Error("optimiser state entry '" + key + "' is not field/parameter");
+    by_param[key.substr(slash + 1)][key.substr(0, slash)] = tensor;
+  }
+  const std::vector<std::string> fields = kind_ == OptimizerKind::Sgd
+                                              ? std::vector<std::string>{"momentum_buffer"}
+                                              : std::vector<std::string>{"step", "exp_avg", "exp_avg_sq"};
+  auto& state = optimiser_->state();
+  state.clear();
+  for (const auto& [name, param] : params_) {
+    const auto it = by_param.find(name);
+    if (it == by_param.end()) continue;
+    auto& have = it->second;
+    for (const auto& f : fields)
+      if (!have.count(f)) throw Error("optimiser state of '" + name + "' lacks '" + f + "' (saved by another optimiser?)");
+    if (have.size() != fields.size()) throw Error("optimiser state of '" + name + "' has unknown fields (saved by another optimiser?)");
+    for (const auto& f : fields)
+      if (f != "step" && !have[f].sizes().equals(param.sizes()))
+        throw Error("optimiser state '" + f + "/" + name + "' does not match the parameter's shape");
+    const auto on_device = [&](const torch::Tensor& t) { return t.to(param.device()).clone(); };
+    if (kind_ == OptimizerKind::Sgd) {
+      auto s = std::make_unique<torch::optim::SGDParamState>();
+      s->momentum_buffer(on_device(have["momentum_buffer"]));
+      state[state_key(param)] = std::move(s);
+    } else {
+      auto s = std::make_unique<torch::optim::AdamWParamState>();
+      s->step(have["step"].item<int64_t>());
+      s->exp_avg(on_device(have["exp_avg"]));
+      s->exp_avg_sq(on_device(have["exp_avg_sq"]));
+      state[state_key(param)] = std::move(s);
+    }
+    by_param.erase(it);
+  }
+  if (!by_param.empty()) throw Error("optimiser state names parameter '" + by_param.begin()->first + "' that the model lacks");
+}
+
+}  // namespace avts::train

@@ -1,0 +1,210 @@
+// Training media: video resampled to the model's rate by PTS, audio and video on one time
+// axis, clips cut as the inference front end cuts them (centre crop), and the augmentations
+// (random crop, flip, exact audio gain).
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "avts/error.h"
+#include "avts/logmel.h"
+#include "avts/video_prep.h"
+#include "train_fixtures.h"
+
+using namespace avts;
+using namespace avts::train;
+using avts::test::tiny_train_config;
+
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+
+// A 48 x 36 frame filled with `value` (36 = the tiny config's resize: stored unscaled).
+std::vector<uint8_t> flat_frame(uint8_t value) { return std::vector<uint8_t>(48 * 36 * 3, value); }
+
+void push_frame(TrainingFile& f, int64_t pts, uint8_t value, int64_t duration = -1) {
+  const auto rgb = flat_frame(value);
+  f.push_video(pts, RgbImage{rgb.data(), 48, 36, 48 * 3}, duration);
+}
+
+std::vector<float> tone(int n, float amplitude) {
+  std::vector<float> x(n);
+  for (int i = 0; i < n; ++i) x[i] = amplitude * std::sin(0.3f * i) + 0.01f * std::cos(0.07f * i);
+  return x;
+}
+
+}  // namespace
+
+TEST(TrainClips, VideoIsResampledByPts) {
+  const ModelConfig c = tiny_train_config();
+  TrainingFile file(c, "f");
+  // 30 fps input, frame k filled with k: model frame j (at j * 40 ms) shows the latest input
+  // frame at or before it, floor(j * 40 / 33.33).
+  for (int k = 0; k < 60; ++k) push_frame(file, static_cast<int64_t>(std::llround(k * 1e9 / 30)), static_cast<uint8_t>(k));
+  const std::vector<float> audio(32000, 0.0f);
+  file.push_audio(0, audio.data(), audio.size());
+  const auto stored = store(std::move(file), c);
+  ASSERT_EQ(stored->video_frames(), 50);  // 2 s: the last frame lasts one input period
+  for (int j = 0; j < 50; ++j) EXPECT_EQ(stored->video[j][0][0][0].item<int>(), j * 40 * 30 / 1000) << j;
+}
+
+TEST(TrainClips, JitteredPtsStillPickTheFrameOfItsTime) {
+  const ModelConfig c = tiny_train_config();
+  TrainingFile file(c, "f");
+  // 25 fps with PTS rounded to 1 ms and up to 1 ms late.
+  for (int k = 0; k < 50; ++k) push_frame(file, k * 40 * kMs + (k % 2) * kMs, static_cast<uint8_t>(k));
+  const std::vector<float> audio(32000, 0.0f);
+  file.push_audio(0, audio.data(), audio.size());
+  const auto stored = store(std::move(file), c);
+  // The last frame (1961 ms) lasts as long as the spacing before it, 41 ms: to 2002 ms.
+  ASSERT_EQ(stored->video_frames(), 51);
+  EXPECT_EQ(stored->video[50][0][0][0].item<int>(), 49);
+  for (int j = 0; j < 50; ++j) EXPECT_EQ(stored->video[j][0][0][0].item<int>(), j);
+}
+
+TEST(TrainClips, AudioAndVideoShareTheTimeAxis) {
+  const ModelConfig c = tiny_train_config();
+  TrainingFile file(c, "f");
+  for (int k = 0; k < 75; ++k) push_frame(file, k * 40 * kMs, static_cast<uint8_t>(k));
+  // Audio from 100 ms, silent but for a tone from 1.0 s on.
+  std::vector<float> audio(16000 * 3, 0.0f);
+  const auto burst = tone(16000, 0.5f);
+  std::copy(burst.begin(), burst.end(), audio.begin() + (16000 - 1600));
+  file.push_audio(100 * kMs, audio.data(), audio.size());
+  const auto stored = store(std::move(file), c);
+  // The common start is the first model frame at or after the audio: 120 ms, frame 3.
+  EXPECT_EQ(stored->video[0][0][0][0].item<int>(), 3);
+  EXPECT_EQ(stored->video_frames(), 72);
+  // The tone starts 880 ms after that: log-mel frame 88 is the first wholly inside it.
+  const torch::Tensor energy = std::get<0>(stored->logmel.max(1));  // the loudest band
+  EXPECT_LT(energy[85].item<float>(), -10.0f);
+  EXPECT_GT(energy[88].item<float>(), energy[85].item<float>() + 10.0f);
+  // And the audio under video frame j starts at log-mel frame 4 j.
+  EXPECT_EQ(stored->audio_start(22), 88);
+}
+
+TEST(TrainClips, AudioGapsAreFilledAndOverlapsDropped) {
+  const ModelConfig c = tiny_train_config();
+  TrainingFile file(c, "f");
+  const auto a = tone(8000, 0.5f);
+  file.push_audio(0, a.data(), a.size());
+  file.push_audio(600 * kMs, a.data(), a.size());  // 100 ms gap
+  file.push_audio(1000 * kMs, a.data(), 100);      // 100 ms overlap: all 100 samples dropped
+  EXPECT_DOUBLE_EQ(file.audio_seconds(), 1.1);
+}
+
+TEST(TrainClips, MissingStreamsAreErrors) {
+  const ModelConfig c = tiny_train_config();
+  TrainingFile no_audio(c, "silent-film");
+  push_frame(no_audio, 0, 1);
+  EXPECT_THROW(store(std::move(no_audio), c), Error);
+  TrainingFile no_video(c, "radio");
+  const auto a = tone(16000, 0.5f);
+  no_video.push_audio(0, a.data(), a.size());
+  try {
+    store(std::move(no_video), c);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'radio' has no video"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainClips, CentreClipMatchesTheInferenceFrontEnd) {
+  const ModelConfig c = tiny_train_config();
+  TrainingFile file(c, "f");
+  std::vector<std::vector<uint8_t>> frames;
+  for (int k = 0; k < 30; ++k) {
+    std::vector<uint8_t> rgb(48 * 36 * 3);
+    for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 7 + k * 13) % 251);
+    file.push_video(k * 40 * kMs, RgbImage{rgb.data(), 48, 36, 48 * 3});
+    frames.push_back(std::move(rgb));
+  }
+  const std::vector<float> audio(32000, 0.0f);
+  file.push_audio(0, audio.data(), audio.size());
+  const auto stored = store(std::move(file), c);
+
+  const torch::Tensor clip = video_clip(*stored, centre_cut(*stored, 2, c.video.crop), c.video);
+  ASSERT_EQ(clip.sizes(), (std::vector<int64_t>{3, 25, 32, 32}));
+  FramePreprocessor prep(c.video);
+  std::vector<float> plane(prep.output_size());
+  for (int t = 0; t < 25; ++t) {
+    prep.process(RgbImage{frames[t + 2].data(), 48, 36, 48 * 3}, plane.data());
+    const torch::Tensor expected = torch::from_blob(plane.data(), {3, 32, 32});
+    ASSERT_TRUE(torch::allclose(clip.select(1, t), expected, 1e-5, 1e-5)) << "frame " << t;
+  }
+  // Flipped: the same pixels mirrored.
+  VideoCut cut = centre_cut(*stored, 2, c.video.crop);
+  cut.flip = true;
+  EXPECT_TRUE(torch::equal(video_clip(*stored, cut, c.video), clip.flip({3})));
+}
+
+TEST(TrainClips, LargerFramesAreResizedAsTheInferenceFrontEndResizes) {
+  const ModelConfig c = tiny_train_config();
+  TrainingFile file(c, "f");
+  // 100 x 75 frames with a gradient and a sharp edge; stored with the short side at 36.
+  std::vector<uint8_t> rgb(100 * 75 * 3);
+  for (int y = 0; y < 75; ++y)
+    for (int x = 0; x < 100; ++x)
+      for (int ch = 0; ch < 3; ++ch) rgb[(y * 100 + x) * 3 + ch] = static_cast<uint8_t>(x < 50 ? 2 * x + ch : 250 - y);
+  for (int k = 0; k < 25; ++k) file.push_video(k * 40 * kMs, RgbImage{rgb.data(), 100, 75, 300});
+  const std::vector<float> audio(16000, 0.0f);
+  file.push_audio(0, audio.data(), audio.size());
+  const auto stored = store(std::move(file), c);
+  ASSERT_EQ(stored->video.sizes(), (std::vector<int64_t>{25, 36, 48, 3}));  // 100 * 36 / 75 = 48
+
+  FramePreprocessor prep(c.video);
+  std::vector<float> plane(prep.output_size());
+  prep.process(RgbImage{rgb.data(), 100, 75, 300}, plane.data());
+  const torch::Tensor expected = torch::from_blob(plane.data(), {3, 32, 32});
+  const torch::Tensor clip = video_clip(*stored, centre_cut(*stored, 0, c.video.crop), c.video).select(1, 0);
+  // Stored frames are 8-bit: half a level of rounding, 0.5 / 255 / std = 0.009 after normalising.
+  EXPECT_LT((clip - expected).abs().max().item<float>(), 0.012f);
+}
+
+TEST(TrainClips, RandomCropsStayInsideTheFrame) {
+  const auto f = avts::test::stored_file("f", 30, 200);  // 48 x 36 frames, crop 32
+  Rng rng(1);
+  std::set<int64_t> ys, xs;
+  int flips = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const VideoCut cut = random_cut(*f, 3, 32, true, rng);
+    ys.insert(cut.y);
+    xs.insert(cut.x);
+    flips += cut.flip;
+    EXPECT_EQ(cut.start, 3);
+  }
+  EXPECT_EQ(ys.size(), 5u);   // 0..4
+  EXPECT_EQ(xs.size(), 17u);  // 0..16
+  EXPECT_EQ(*ys.rbegin(), 4);
+  EXPECT_EQ(*xs.rbegin(), 16);
+  EXPECT_NEAR(flips, 1000, 120);
+  for (int i = 0; i < 100; ++i) EXPECT_FALSE(random_cut(*f, 3, 32, false, rng).flip);
+}
+
+TEST(TrainClips, AudioGainIsExactOnTheLogMel) {
+  ModelConfig c = tiny_train_config();
+  const auto x = tone(16000 * 2, 0.2f);
+  auto logmel_of = [&](float gain) {
+    TrainingFile file(c, "f");
+    std::vector<float> y(x);
+    for (float& v : y) v *= gain;
+    file.push_audio(0, y.data(), y.size());
+    for (int k = 0; k < 50; ++k) push_frame(file, k * 40 * kMs, 0);
+    return store(std::move(file), c);
+  };
+  const auto plain = logmel_of(1.0f), louder = logmel_of(2.0f);  // +6.02 dB
+  const double db = 20 * std::log10(2.0);
+  const torch::Tensor gained = audio_clip(*plain, 10, db, c.audio.log_offset);
+  const torch::Tensor expected = audio_clip(*louder, 10, 0.0, c.audio.log_offset);
+  ASSERT_EQ(gained.sizes(), (std::vector<int64_t>{1, 40, 100}));
+  EXPECT_LT((gained - expected).abs().max().item<float>(), 2e-3f);
+  // Mel-major: row m of the clip is band m over time.
+  EXPECT_TRUE(torch::equal(audio_clip(*plain, 10, 0.0, c.audio.log_offset)[0][5], plain->logmel.narrow(0, 10, 100).select(1, 5)));
+}
+
+TEST(TrainClips, FilesForAnotherFrontEndAreRefused) {
+  ModelConfig other = tiny_train_config();
+  other.audio.sample_rate = 22050;
+  other.audio.f_max = 8000;
+  TrainingFile file(other, "f");
+  EXPECT_THROW(store(std::move(file), tiny_train_config()), Error);
+}

@@ -1,0 +1,218 @@
+// Data-parallel training with c10d over Gloo on loopback: two processes with different
+// initial weights and different amounts of data end every epoch with the same weights and
+// the same model config; only rank 0 writes files. And the launch environment (torchrun,
+// Slurm) is read as those launchers set it.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "avts/error.h"
+#include "train_fixtures.h"
+
+extern char** environ;
+
+using namespace avts;
+using avts::test::blink_corpus;
+using avts::test::run_epoch;
+using avts::test::tiny_train_config;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Sets environment variables for the life of a test.
+struct ScopedEnv {
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+  void set(const std::string& name, const char* value) {
+    const char* old = std::getenv(name.c_str());
+    saved.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+    if (value) setenv(name.c_str(), value, 1);
+    else unsetenv(name.c_str());
+  }
+  ~ScopedEnv() {
+    for (auto it = saved.rbegin(); it != saved.rend(); ++it)
+      it->second ? setenv(it->first.c_str(), it->second->c_str(), 1) : unsetenv(it->first.c_str());
+  }
+};
+
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+pid_t spawn_worker(int rank, int port, const fs::path& dir) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  for (const std::string& v : {"RANK=" + std::to_string(rank), std::string("WORLD_SIZE=2"), std::string("LOCAL_RANK=0"),
+                               std::string("MASTER_ADDR=127.0.0.1"), "MASTER_PORT=" + std::to_string(port),
+                               std::string("GLOO_SOCKET_IFNAME=lo"), "AVTS_TEST_WORKER_DIR=" + dir.string()})
+    env.push_back(v);
+  std::vector<char*> envp;
+  for (auto& v : env) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  std::string self = fs::read_symlink("/proc/self/exe").string(), filter = "--gtest_filter=TrainDistributed.Worker";
+  char* argv[] = {self.data(), filter.data(), nullptr};
+  pid_t pid = -1;
+  if (posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, envp.data()) != 0) return -1;
+  return pid;
+}
+
+// Exit status of `pid`, or -1 after `seconds` (the process is then killed).
+int wait_for(pid_t pid, int seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+}  // namespace
+
+// One rank of the two-process run below (skipped unless started by it).
+TEST(TrainDistributed, Worker) {
+  const char* dir_env = std::getenv("AVTS_TEST_WORKER_DIR");
+  if (!dir_env) GTEST_SKIP() << "started by TwoRanksKeepTheSameWeights";
+  const fs::path dir = dir_env;
+  Model::set_threads(1);
+  TrainOptions o;
+  o.seed = 4;
+  o.epochs = 2;
+  o.batch_size = 4;
+  o.lr = 0.02;
+  o.curriculum = Curriculum::None;  // hard negatives too
+  o.grad_clip_norm = 5.0;
+  o.distributed = DistributedOptions::from_environment();
+  const int rank = o.distributed.rank;
+  o.output = (dir / ("output-" + std::to_string(rank) + ".avts")).string();
+  o.checkpoint = (dir / ("checkpoint-" + std::to_string(rank))).string();
+  // Different initial weights: rank 0's are broadcast. Different data: rank 1 has an extra
+  // file, so it takes a step while rank 0 joins with nothing to add.
+  Trainer trainer(Model::create(tiny_train_config(), 100 + rank), o);
+  const auto all = blink_corpus("t", 5, 3.0);
+  std::vector<avts::test::BlinkMedia> mine;
+  for (size_t i : rank == 0 ? std::vector<size_t>{0, 2} : std::vector<size_t>{1, 3, 4}) mine.push_back(all[i]);
+  const auto validation = blink_corpus(rank == 0 ? "va" : "vb", 2, 3.0, 0.5);
+  std::ofstream log(dir / ("rank-" + std::to_string(rank) + ".txt"));
+  while (!trainer.finished()) {
+    const TrainProgress p = run_epoch(trainer, mine, validation);
+    log << "epoch " << p.epoch << " step " << p.step << " pairs " << p.epoch_pairs << " clips " << p.validation.clips
+        << " threshold " << p.validation.threshold << " id " << trainer.model()->id() << "\n";
+  }
+  trainer.model()->save((dir / ("final-" + std::to_string(rank) + ".avts")).string());
+}
+
+TEST(TrainDistributed, TwoRanksKeepTheSameWeights) {
+  if (!DistributedOptions::available()) GTEST_SKIP() << "built without Gloo";
+  if (std::getenv("AVTS_TEST_WORKER_DIR")) GTEST_SKIP();
+  const fs::path dir = fs::temp_directory_path() / ("avts-train-dist-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const int port = free_port();
+  const pid_t r0 = spawn_worker(0, port, dir), r1 = spawn_worker(1, port, dir);
+  ASSERT_GT(r0, 0);
+  ASSERT_GT(r1, 0);
+  const int status0 = wait_for(r0, 240), status1 = wait_for(r1, 240);
+  ASSERT_EQ(status0, 0);
+  ASSERT_EQ(status1, 0);
+
+  const auto a = Model::load((dir / "final-0.avts").string()), b = Model::load((dir / "final-1.avts").string());
+  const auto sa = nets::state_dict(*a->impl().net), sb = nets::state_dict(*b->impl().net);
+  ASSERT_EQ(sa.size(), sb.size());
+  for (size_t i = 0; i < sa.size(); ++i) EXPECT_TRUE(torch::equal(sa[i].second, sb[i].second)) << sa[i].first;
+  EXPECT_EQ(a->config().to_json(), b->config().to_json());
+  EXPECT_EQ(a->config().provenance.at("world_size"), "2");
+  EXPECT_EQ(a->config().provenance.at("train_files_last_epoch"), "5");
+  EXPECT_EQ(a->config().provenance.at("validation_files"), "4");
+  // The same steps, epoch by epoch, and validation pooled over both ranks' files (4 x 2 clips).
+  std::ifstream log0(dir / "rank-0.txt"), log1(dir / "rank-1.txt");
+  const std::string text0{std::istreambuf_iterator<char>(log0), {}}, text1{std::istreambuf_iterator<char>(log1), {}};
+  EXPECT_EQ(text0, text1);
+  EXPECT_NE(text0.find("clips 8 "), std::string::npos) << text0;
+  // Pairs of both ranks: (2 + 3 files) x 2 clips x 2 pairs per epoch, in 3 steps of 2 clips
+  // a rank (rank 0 has none for the third).
+  EXPECT_NE(text0.find("epoch 0 step 3 pairs 20 "), std::string::npos) << text0;
+  EXPECT_NE(text0.find("epoch 1 step 6 pairs 20 "), std::string::npos) << text0;
+  // Only rank 0 writes the output and the checkpoint; the output is the final model.
+  EXPECT_TRUE(fs::exists(dir / "output-0.avts"));
+  EXPECT_TRUE(fs::exists(dir / "checkpoint-0"));
+  EXPECT_FALSE(fs::exists(dir / "output-1.avts"));
+  EXPECT_FALSE(fs::exists(dir / "checkpoint-1"));
+  EXPECT_EQ(Model::load((dir / "output-0.avts").string())->id(), a->id());
+  fs::remove_all(dir);
+}
+
+TEST(TrainDistributed, LaunchEnvironment) {
+  ScopedEnv env;
+  for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "SLURM_PROCID", "SLURM_NTASKS",
+                        "SLURM_LOCALID"})
+    env.set(v, nullptr);
+  DistributedOptions d = DistributedOptions::from_environment();
+  EXPECT_EQ(d.world_size, 1);
+  EXPECT_EQ(d.rank, 0);
+
+  env.set("WORLD_SIZE", "8");
+  env.set("RANK", "5");
+  env.set("LOCAL_RANK", "1");
+  env.set("MASTER_ADDR", "node-0");
+  env.set("MASTER_PORT", "29400");
+  d = DistributedOptions::from_environment();
+  EXPECT_EQ(d.world_size, 8);
+  EXPECT_EQ(d.rank, 5);
+  EXPECT_EQ(d.local_rank, 1);
+  EXPECT_EQ(d.master_addr, "node-0");
+  EXPECT_EQ(d.master_port, 29400);
+
+  env.set("RANK", "8");
+  EXPECT_THROW(DistributedOptions::from_environment(), Error);
+  env.set("RANK", "two");
+  EXPECT_THROW(DistributedOptions::from_environment(), Error);
+
+  // Slurm, when torchrun's variables are absent.
+  env.set("WORLD_SIZE", nullptr);
+  env.set("RANK", nullptr);
+  env.set("LOCAL_RANK", nullptr);
+  env.set("SLURM_NTASKS", "4");
+  env.set("SLURM_PROCID", "3");
+  env.set("SLURM_LOCALID", "1");
+  d = DistributedOptions::from_environment();
+  EXPECT_EQ(d.world_size, 4);
+  EXPECT_EQ(d.rank, 3);
+  EXPECT_EQ(d.local_rank, 1);
+}
+
+TEST(TrainDistributed, ARankAloneTimesOutWithAClearError) {
+  if (!DistributedOptions::available()) GTEST_SKIP() << "built without Gloo";
+  TrainOptions o;
+  o.distributed.world_size = 2;
+  o.distributed.rank = 1;
+  o.distributed.master_port = free_port();
+  o.distributed.timeout_s = 1;
+  try {
+    Trainer trainer(Model::create(tiny_train_config(), 1), o);
+    FAIL() << "joined a group without its rank 0";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("could not join the training group at 127.0.0.1:"), std::string::npos)
+        << e.what();
+  }
+}
