@@ -42,6 +42,11 @@ std::string avts::default_model_path() {
 
 int main(int argc, char** argv) {
   gst_init(nullptr, nullptr);
+  // Run from the build tree, the command finds the plugin built beside it.
+  if (GstPlugin* plugin = gst_registry_find_plugin(gst_registry_get(), "avts"))
+    gst_object_unref(plugin);
+  else
+    gst_registry_scan_path(gst_registry_get(), AVTS_BUILD_PLUGIN_DIR);
   // LibTorch's intra-op threads: $AVTS_THREADS, else one per core.
   const char* threads = g_getenv("AVTS_THREADS");
   avts::Model::set_threads(threads ? std::atoi(threads) : 0);

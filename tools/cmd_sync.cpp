@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "avts/error.h"
+#include "avts/sync_standard.h"
 #include "commands.h"
 #include "media_pipeline.h"
 #include "options.h"
@@ -196,10 +197,15 @@ int cmd_sync(int argc, char** argv) {
     SyncPlotInfo info;
     info.title = argv[1];
     info.standard = std_name;
-    info.tolerance_early_ms = num(s, "tolerance-early-ms");
-    info.tolerance_late_ms = num(s, "tolerance-late-ms");
-    info.max_offset_ms = num(s, "max-offset-ms");
-    info.min_confidence = num(s, "min-confidence");
+    const SyncStandard standard_id = sync_standard_from_name(std_name);
+    guint early = 0, late = 0, max_off = 0;
+    g_object_get(sync, "tolerance-early", &early, "tolerance-late", &late, "max-offset", &max_off,
+                 "min-confidence", &info.min_confidence, nullptr);
+    const SyncTolerance tolerance =
+        standard_id == SyncStandard::Custom ? SyncTolerance::custom(early, late) : SyncTolerance::of(standard_id);
+    info.tolerance_early_ms = tolerance.early_ms;
+    info.tolerance_late_ms = tolerance.late_ms;
+    info.max_offset_ms = max_off;
     info.has_global = status != "inconclusive";
     info.global_offset_ms = num(s, "offset-ms");
     write_sync_plot(plot_path, points, info);

@@ -167,7 +167,8 @@ struct ValidationReport {
   int easy_pairs = 0;          // negatives of each kind
   int hard_pairs = 0;
   // Balanced accuracy (positives vs negatives of that kind) at the decision threshold,
-  // and ROC AUC; NaN when there are no pairs of that kind.
+  // and ROC AUC, on the score the loss trains: the distance (contrastive) or the fusion
+  // head's P(out of sync) (cross-entropy). NaN when there are no pairs of that kind.
   double accuracy_easy = 0, accuracy_hard = 0;
   double auc_easy = 0, auc_hard = 0;
   // The distance threshold, fitted for the best balanced accuracy of positives against all
@@ -185,9 +186,9 @@ struct TrainProgress {
   double lr = 0;
   double loss = 0;             // of the latest step
   double epoch_loss = 0;       // mean over this epoch's steps
-  int64_t epoch_pairs = 0;     // pairs trained this epoch
+  int64_t epoch_pairs = 0;     // pairs trained this epoch (all ranks)
   double pairs_per_second = 0;  // this epoch, training time only
-  int train_files = 0;         // training files added this epoch
+  int train_files = 0;         // training files added this epoch (Epoch: all ranks)
   int hard_fallbacks = 0;      // hard negatives replaced by easy ones (file too short)
   bool validated = false;      // Epoch: validation ran (there was validation data)
   ValidationReport validation;
