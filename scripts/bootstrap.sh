@@ -9,6 +9,8 @@ packages=(
   libtorch-dev libfftw3-dev libglib2.0-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libgtest-dev libcairo2-dev nlohmann-json3-dev
+  # c10d Gloo headers (distributed training on CPU)
+  libgloo-dev
   # Debian's LibTorch calls BLAS through libblas.so.3: OpenBLAS makes that fast
   libopenblas0-pthread
   # runtime: demux and decode of ordinary media
