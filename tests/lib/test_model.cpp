@@ -226,7 +226,7 @@ TEST_F(ModelTest, LoadErrorsForBrokenFiles) {
   std::string noise(10000, '\0');
   for (char& c : noise) c = static_cast<char>(rng());
   write_bytes(dir / "noise.avts", noise);
-  expect_load_error(dir / "noise.avts", "not a readable model archive");
+  expect_load_error(dir / "noise.avts", "not a readable archive");
 
   const fs::path good = dir / "good.avts";
   Model::create(tiny_config(), 1)->save(good.string());
@@ -235,7 +235,7 @@ TEST_F(ModelTest, LoadErrorsForBrokenFiles) {
                       bytes.size() - 1}) {
     const fs::path cut = dir / ("cut" + std::to_string(keep) + ".avts");
     write_bytes(cut, bytes.substr(0, keep));
-    expect_load_error(cut, "not a readable model archive");
+    expect_load_error(cut, "not a readable archive");
   }
 }
 

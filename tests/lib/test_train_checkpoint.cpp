@@ -207,9 +207,9 @@ TEST(TrainCheckpoint, BrokenFilesAreRefusedClearly) {
   refused(o.output, "a model file cannot be resumed from");
   const std::string bytes = read_bytes(o.checkpoint);
   std::ofstream(dir / "truncated.ckpt", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-  refused(dir / "truncated.ckpt", "not readable");
+  refused(dir / "truncated.ckpt", "not a readable archive");
   std::ofstream(dir / "text.ckpt") << "epoch=3\n";
-  refused(dir / "text.ckpt", "not readable");
+  refused(dir / "text.ckpt", "not a readable archive");
   fs::remove_all(dir);
 }
 
