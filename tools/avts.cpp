@@ -23,6 +23,7 @@ const Subcommand kSubcommands[] = {
     {"info", avts::cmd_info, "describe a model file"},
     {"init", avts::cmd_init, "write a freshly initialised (untrained) model file"},
     {"sync", avts::cmd_sync, "measure the audio/video offset of a file or stream against a tolerance"},
+    {"train", avts::cmd_train, "train a model, self-supervised, on the media files of a manifest"},
 };
 
 void usage(FILE* out) {

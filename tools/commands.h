@@ -10,6 +10,7 @@ int cmd_info(int argc, char** argv);
 int cmd_init(int argc, char** argv);
 int cmd_features(int argc, char** argv);
 int cmd_sync(int argc, char** argv);
+int cmd_train(int argc, char** argv);
 
 // The model used when --model is not given: $AVTS_MODEL, else the shipped one.
 std::string default_model_path();

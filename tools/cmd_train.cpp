@@ -1,0 +1,312 @@
+// avts train MANIFEST -o MODEL: self-supervised training on the files of a manifest. Each
+// file is decoded by uridecodebin into mono float audio at the model's rate and RGB video,
+// collected into a TrainingFile and handed to the trainer; files that cannot be used are
+// skipped with a warning and counted, never stopping the run.
+#include <gst/app/gstappsink.h>
+#include <gst/video/video.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "avts/error.h"
+#include "avts/model.h"
+#include "avts/train.h"
+#include "commands.h"
+#include "manifest.h"
+#include "media_pipeline.h"
+#include "options.h"
+
+namespace avts {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The appsinks' streaming threads push into the file under one lock.
+struct Collector {
+  std::mutex lock;
+  TrainingFile* file = nullptr;
+};
+
+GstFlowReturn on_audio(GstAppSink* sink, gpointer user_data) {
+  auto* c = static_cast<Collector*>(user_data);
+  GstSample* sample = gst_app_sink_pull_sample(sink);
+  if (!sample) return GST_FLOW_EOS;
+  GstBuffer* buf = gst_sample_get_buffer(sample);
+  GstMapInfo map;
+  if (GST_BUFFER_PTS_IS_VALID(buf) && gst_buffer_map(buf, &map, GST_MAP_READ)) {
+    std::lock_guard<std::mutex> guard(c->lock);
+    c->file->push_audio(static_cast<int64_t>(GST_BUFFER_PTS(buf)), reinterpret_cast<const float*>(map.data),
+                        map.size / sizeof(float));
+    gst_buffer_unmap(buf, &map);
+  }
+  gst_sample_unref(sample);
+  return GST_FLOW_OK;
+}
+
+GstFlowReturn on_video(GstAppSink* sink, gpointer user_data) {
+  auto* c = static_cast<Collector*>(user_data);
+  GstSample* sample = gst_app_sink_pull_sample(sink);
+  if (!sample) return GST_FLOW_EOS;
+  GstBuffer* buf = gst_sample_get_buffer(sample);
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  if (GST_BUFFER_PTS_IS_VALID(buf) && gst_video_info_from_caps(&info, gst_sample_get_caps(sample)) &&
+      gst_video_frame_map(&frame, &info, buf, GST_MAP_READ)) {
+    RgbImage image;
+    image.data = static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+    image.width = GST_VIDEO_FRAME_WIDTH(&frame);
+    image.height = GST_VIDEO_FRAME_HEIGHT(&frame);
+    image.stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+    const int64_t duration = GST_BUFFER_DURATION_IS_VALID(buf) ? static_cast<int64_t>(GST_BUFFER_DURATION(buf)) : -1;
+    {
+      std::lock_guard<std::mutex> guard(c->lock);
+      c->file->push_video(static_cast<int64_t>(GST_BUFFER_PTS(buf)), image, duration);
+    }
+    gst_video_frame_unmap(&frame);
+  }
+  gst_sample_unref(sample);
+  return GST_FLOW_OK;
+}
+
+GstElement* caps_filter(const std::string& caps_text) {
+  GstElement* filter = make_element("capsfilter");
+  GstCaps* caps = gst_caps_from_string(caps_text.c_str());
+  g_object_set(filter, "caps", caps, nullptr);
+  gst_caps_unref(caps);
+  return filter;
+}
+
+GstElement* app_sink(GstFlowReturn (*on_sample)(GstAppSink*, gpointer), Collector* collector) {
+  GstElement* sink = make_element("appsink");
+  g_object_set(sink, "sync", FALSE, nullptr);
+  GstAppSinkCallbacks callbacks = {};
+  callbacks.new_sample = on_sample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, collector, nullptr);
+  return sink;
+}
+
+// Decodes `entry` into a TrainingFile in the formats the trainer takes. Throws avts::Error
+// when the file is missing, does not decode, or lacks a track.
+TrainingFile decode(const ModelConfig& config, const ManifestEntry& entry) {
+  TrainingFile file(config, entry.input, entry.split);
+  Collector collector;
+  collector.file = &file;
+  MediaPipeline pipeline(entry.input);
+  pipeline.add_branch("audio", {make_element("audioconvert"), make_element("audioresample"),
+                                caps_filter("audio/x-raw,format=F32LE,channels=1,rate=" +
+                                            std::to_string(config.audio.sample_rate)),
+                                app_sink(on_audio, &collector)});
+  // Frames keep their size: the training file resizes them on the way in.
+  pipeline.add_branch("video", {make_element("videoconvert"), caps_filter("video/x-raw,format=RGB"),
+                                app_sink(on_video, &collector)});
+  pipeline.run();
+  return file;
+}
+
+std::string clock_text(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "--:--";
+  const long s = std::lround(seconds);
+  char text[32];
+  if (s >= 3600)
+    std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else
+    std::snprintf(text, sizeof text, "%02ld:%02ld", s / 60, s % 60);
+  return text;
+}
+
+// The progress line on stderr: rewritten in place on a terminal, else one line every few
+// seconds and one per epoch.
+class ProgressLine {
+ public:
+  ProgressLine(int first_epoch, int epochs, size_t files)
+      : first_epoch_(first_epoch), epochs_(epochs), files_(std::max<size_t>(files, 1)),
+        tty_(isatty(STDERR_FILENO)), start_(Clock::now()) {}
+
+  void set_file(int epoch, size_t index) { epoch_ = epoch, file_ = index; }
+
+  void update(const TrainProgress& p) {
+    const auto now = Clock::now();
+    const bool epoch_end = p.kind == TrainProgress::Kind::Epoch;
+    if (!epoch_end && now - last_ < std::chrono::milliseconds(tty_ ? 200 : 5000)) return;
+    last_ = now;
+    // Share of this invocation's work done, by files fed, for the ETA.
+    const double done = epoch_end ? p.epoch + 1 - first_epoch_
+                                  : epoch_ - first_epoch_ + static_cast<double>(file_) / static_cast<double>(files_);
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double eta = done > 0 ? elapsed * ((epochs_ - first_epoch_) - done) / done : NAN;
+    std::fprintf(stderr, "%sepoch %d/%d%s (stage %d) step %lld loss %.4f  %.1f pairs/s  ETA %s%s",
+                 tty_ ? "\r" : "", p.epoch + 1, p.epochs, epoch_end ? " done" : "", p.stage, static_cast<long long>(p.step),
+                 epoch_end ? p.epoch_loss : p.loss, p.pairs_per_second, clock_text(eta).c_str(),
+                 tty_ ? "\033[K" : "\n");
+    if (epoch_end) {
+      if (tty_) std::fprintf(stderr, "\n");
+      if (p.validated)
+        std::fprintf(stderr, "  validation: accuracy easy %.3f, hard %.3f, threshold %.4f\n",
+                     p.validation.accuracy_easy, p.validation.accuracy_hard, p.validation.threshold);
+    }
+    std::fflush(stderr);
+  }
+
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+ private:
+  int first_epoch_, epochs_;
+  size_t files_;
+  bool tty_;
+  Clock::time_point start_, last_{};
+  int epoch_ = 0;
+  size_t file_ = 0;
+};
+
+std::string command_line(int argc, char** argv) {
+  std::string out = "avts";
+  for (int i = 0; i < argc; ++i) out += std::string(" ") + argv[i];
+  return out;
+}
+
+void warn_skip(const std::string& what, const std::string& why) {
+  std::fprintf(stderr, "avts train: warning: skipping %s: %s\n", what.c_str(), why.c_str());
+}
+
+}  // namespace
+
+int cmd_train(int argc, char** argv) {
+  const std::string command = command_line(argc, argv);
+  gchar *output = nullptr, *preset = nullptr, *curriculum = nullptr, *loss = nullptr,
+        *optimizer = nullptr, *device = nullptr, *resume = nullptr, *checkpoint = nullptr;
+  gint epochs = 0, batch = 0, easy_epochs = -1;
+  gint64 seed = -1;
+  gdouble lr = 0;
+  const GOptionEntry entries[] = {
+      {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write (required)", "MODEL"},
+      {"preset", 0, 0, G_OPTION_ARG_STRING, &preset, "avts-compact (default) or avts-mc3-18", "NAME"},
+      {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Epochs to train (default 30)", "N"},
+      {"batch-size", 0, 0, G_OPTION_ARG_INT, &batch, "Pairs per step, even (default 32)", "N"},
+      {"lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default 0.01)", "LR"},
+      {"curriculum", 0, 0, G_OPTION_ARG_STRING, &curriculum,
+       "paper (default), paper-fine, none or easy-only", "NAME"},
+      {"easy-epochs", 0, 0, G_OPTION_ARG_INT, &easy_epochs, "Epochs of curriculum stage 1 (default 10)", "N"},
+      {"loss", 0, 0, G_OPTION_ARG_STRING, &loss, "contrastive (default) or cross-entropy", "NAME"},
+      {"optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "sgd (default) or adamw", "NAME"},
+      {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of weights, sampling and augmentation (default 1)", "N"},
+      {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
+      {"checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint,
+       "Trainer state written after every epoch (default MODEL.ckpt)", "PATH"},
+      {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, "Continue the run saved in this checkpoint", "CHECKPOINT"},
+      {}};
+  parse_options(argc, argv, "MANIFEST",
+                "Train an AVTS model, self-supervised, on the media files listed in MANIFEST "
+                "(one path or URI per line, optionally followed by a split tag: train or val).",
+                entries);
+  const std::string out = take_string(output), dev_arg = take_string(device), resume_path = take_string(resume);
+  const std::string preset_arg = take_string(preset);
+  std::string checkpoint_path = take_string(checkpoint);
+  const std::string curriculum_name_arg = take_string(curriculum), loss_arg = take_string(loss),
+                    optimizer_arg = take_string(optimizer);
+  if (argc != 2) throw Error("expected one manifest file");
+  if (out.empty()) throw Error("--output is required");
+  const std::string preset_name = preset_arg.empty() ? "avts-compact" : preset_arg;
+  if (checkpoint_path.empty()) checkpoint_path = out + ".ckpt";
+  const std::string dev = dev_arg.empty() ? "cpu" : dev_arg;
+
+  TrainOptions options;
+  if (seed >= 0) options.seed = static_cast<uint64_t>(seed);
+  if (epochs > 0) options.epochs = epochs;
+  if (batch > 0) options.batch_size = batch;
+  if (lr > 0) options.lr = lr;
+  if (easy_epochs >= 0) options.easy_epochs = easy_epochs;
+  if (!curriculum_name_arg.empty()) options.curriculum = parse_curriculum(curriculum_name_arg);
+  if (!loss_arg.empty()) options.loss = parse_loss(loss_arg);
+  if (!optimizer_arg.empty()) options.optimizer = parse_optimizer(optimizer_arg);
+  if (epochs < 0 || batch < 0 || lr < 0) throw Error("--epochs, --batch-size and --lr must be positive");
+  options.output = out;  // written atomically after every epoch
+  options.checkpoint = checkpoint_path;
+  options.command = command;
+  options.validate();
+
+  const Manifest manifest = read_manifest(argv[1]);
+  for (const std::string& bad : manifest.bad_lines)
+    std::fprintf(stderr, "avts train: warning: skipping %s line %s\n", argv[1], bad.c_str());
+  if (manifest.entries.empty()) throw Error("manifest '" + std::string(argv[1]) + "' lists no media files");
+
+  std::unique_ptr<Trainer> trainer;
+  if (!resume_path.empty()) {
+    trainer = Trainer::resume(resume_path, options, dev);
+    if (!preset_arg.empty() && preset_arg != trainer->model()->config().preset)
+      throw Error("--preset " + preset_arg + " does not match the checkpoint's model (" +
+                  trainer->model()->config().preset + ")");
+  } else {
+    ModelConfig config = ModelConfig::preset_config(preset_name);
+    config.provenance["created-by"] = command;
+    config.provenance["trained"] = "yes";
+    trainer = std::make_unique<Trainer>(Model::create(config, options.seed, dev), options);
+  }
+  const ModelConfig& config = trainer->model()->config();
+
+  std::vector<ManifestEntry> train_files, validation_files;
+  for (const ManifestEntry& e : manifest.entries)
+    (e.split == Split::Validation ? validation_files : train_files).push_back(e);
+  const size_t inputs = manifest.entries.size() + manifest.bad_lines.size();
+  std::set<std::string> skipped;  // inputs, each counted once however often it is met
+  for (const std::string& bad : manifest.bad_lines) skipped.insert("line " + bad);
+
+  const int first_epoch = trainer->epoch();
+  ProgressLine progress(first_epoch, options.epochs, manifest.entries.size());
+  trainer->set_progress([&](const TrainProgress& p) { progress.update(p); });
+  // Decodes one file into the trainer; a file that cannot be used is skipped from then on.
+  const auto feed = [&](const ManifestEntry& e) {
+    if (skipped.count(e.input)) return;
+    std::string why;
+    try {
+      if (trainer->add_file(decode(config, e)) > 0) return;
+      why = "shorter than one clip (" + std::to_string(std::lround(config.clip_seconds * 1000)) + " ms)";
+    } catch (const Error& err) {
+      why = err.what();
+    }
+    warn_skip(e.input, why);
+    skipped.insert(e.input);
+  };
+
+  TrainProgress last;
+  bool trained = false;
+  while (!trainer->finished()) {
+    const int epoch = trainer->epoch();
+    size_t index = 0;
+    // Validation files stay in the trainer: they are decoded in the first epoch only.
+    if (!trained)
+      for (const ManifestEntry& e : validation_files) progress.set_file(epoch, index++), feed(e);
+    else
+      index = validation_files.size();
+    // A fresh order every epoch, the same on a resumed run.
+    std::vector<ManifestEntry> order = train_files;
+    std::mt19937_64 shuffle_rng(options.seed + static_cast<uint64_t>(epoch));
+    std::shuffle(order.begin(), order.end(), shuffle_rng);
+    for (const ManifestEntry& e : order) progress.set_file(epoch, index++), feed(e);
+    last = trainer->end_epoch();
+    trained = true;
+  }
+  if (!trained) trainer->model()->save(out);  // resumed a finished run: write it anyway
+
+  const double seconds = progress.elapsed();
+  std::printf("trained %d epochs (%d in this run), %lld steps, in %.1f s\n", trainer->epoch(),
+              trainer->epoch() - first_epoch, static_cast<long long>(trainer->step()), seconds);
+  if (trained && last.validated)
+    std::printf("validation: %d clips, accuracy easy %.3f, hard %.3f, AUC easy %.3f, hard %.3f, threshold %.4f\n",
+                last.validation.clips, last.validation.accuracy_easy, last.validation.accuracy_hard,
+                last.validation.auc_easy, last.validation.auc_hard, last.validation.threshold);
+  else
+    std::printf("validation: none (no validation files); threshold not fitted\n");
+  std::printf("files: %zu inputs, %zu skipped\n", inputs, skipped.size());
+  std::printf("wrote %s (id %s) and checkpoint %s\n", out.c_str(), trainer->model()->id().c_str(),
+              checkpoint_path.c_str());
+  return kExitOk;
+}
+
+}  // namespace avts
