@@ -128,7 +128,7 @@ def reference_audio(clip, net):
     return torch.cat(out)
 
 
-def reference_video(clip, net, resize, crop):
+def reference_video(clip, net, resize, crop, hop_frames=25):
     def prepare(img):  # short side -> resize (antialiased bilinear), centre crop, normalise
         x = torch.from_numpy(img).permute(2, 0, 1).float().unsqueeze(0) / 255
         h, w = x.shape[2:]
@@ -149,7 +149,7 @@ def reference_video(clip, net, resize, crop):
                 g += 1
             prev = prepare(frame.to_ndarray(format="rgb24"))
     picked.append(prev)
-    clips = [torch.stack(picked[s:s + 25], dim=1) for s in range(0, len(picked) - 25 + 1, 25)]
+    clips = [torch.stack(picked[s:s + 25], dim=1) for s in range(0, len(picked) - 25 + 1, hop_frames)]
     out = []
     with torch.no_grad():
         for i in range(0, len(clips), VIDEO_BATCH):
