@@ -142,6 +142,18 @@ TrainingFile::~TrainingFile() = default;
 TrainingFile::TrainingFile(TrainingFile&&) noexcept = default;
 TrainingFile& TrainingFile::operator=(TrainingFile&&) noexcept = default;
 
+TrainingFile TrainingFile::copy() const {
+  TrainingFile out(impl_->config, impl_->id, impl_->split);
+  *out.impl_ = *impl_;  // frames are never changed in place, so sharing their storage is safe
+  return out;
+}
+
+size_t TrainingFile::bytes() const {
+  size_t n = impl_->audio.size() * sizeof(float);
+  for (const torch::Tensor& f : impl_->frames) n += static_cast<size_t>(f.nbytes());
+  return n;
+}
+
 const std::string& TrainingFile::id() const { return impl_->id; }
 Split TrainingFile::split() const { return impl_->split; }
 

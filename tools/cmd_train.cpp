@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <random>
 #include <set>
@@ -181,7 +182,7 @@ int cmd_train(int argc, char** argv) {
   const std::string command = command_line(argc, argv);
   gchar *output = nullptr, *preset = nullptr, *curriculum = nullptr, *loss = nullptr,
         *optimizer = nullptr, *device = nullptr, *resume = nullptr, *checkpoint = nullptr;
-  gint epochs = 0, batch = 0, easy_epochs = -1;
+  gint epochs = 0, batch = 0, easy_epochs = -1, cache_mb = 4096;
   gint64 seed = -1;
   gdouble lr = 0;
   const GOptionEntry entries[] = {
@@ -193,6 +194,9 @@ int cmd_train(int argc, char** argv) {
       {"curriculum", 0, 0, G_OPTION_ARG_STRING, &curriculum,
        "paper (default), paper-fine, none or easy-only", "NAME"},
       {"easy-epochs", 0, 0, G_OPTION_ARG_INT, &easy_epochs, "Epochs of curriculum stage 1 (default 10)", "N"},
+      {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
+       "Keep decoded files (resized) in up to this much memory so later epochs skip decoding "
+       "(default 4096; 0: decode every epoch)", "MB"},
       {"loss", 0, 0, G_OPTION_ARG_STRING, &loss, "contrastive (default) or cross-entropy", "NAME"},
       {"optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "sgd (default) or adamw", "NAME"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of weights, sampling and augmentation (default 1)", "N"},
@@ -260,12 +264,27 @@ int cmd_train(int argc, char** argv) {
   const int first_epoch = trainer->epoch();
   ProgressLine progress(first_epoch, options.epochs, manifest.entries.size());
   trainer->set_progress([&](const TrainProgress& p) { progress.update(p); });
-  // Decodes one file into the trainer; a file that cannot be used is skipped from then on.
+  // Decoded files are kept (resized, 8-bit) up to --cache-mb so that later epochs do not
+  // decode them again.
+  std::map<std::string, TrainingFile> cache;
+  size_t cached_bytes = 0;
+  const size_t cache_limit = static_cast<size_t>(std::max(0, cache_mb)) << 20;
+  const auto decoded = [&](const ManifestEntry& e) {
+    const auto hit = cache.find(e.input);
+    if (hit != cache.end()) return hit->second.copy();
+    TrainingFile file = decode(config, e);
+    if (cached_bytes + file.bytes() <= cache_limit) {
+      cached_bytes += file.bytes();
+      cache.emplace(e.input, file.copy());
+    }
+    return file;
+  };
+  // Feeds one file to the trainer; a file that cannot be used is skipped from then on.
   const auto feed = [&](const ManifestEntry& e) {
     if (skipped.count(e.input)) return;
     std::string why;
     try {
-      if (trainer->add_file(decode(config, e)) > 0) return;
+      if (trainer->add_file(decoded(e)) > 0) return;
       why = "shorter than one clip (" + std::to_string(std::lround(config.clip_seconds * 1000)) + " ms)";
     } catch (const Error& err) {
       why = err.what();

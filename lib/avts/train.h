@@ -155,6 +155,11 @@ class TrainingFile {
   double audio_seconds() const;  // pushed so far
   int video_frames() const;      // model-rate frames so far
 
+  // A copy of what was pushed (frames are kept resized, 8-bit): later epochs can feed the
+  // same file again without decoding it again. `bytes()` is what a copy holds.
+  TrainingFile copy() const;
+  size_t bytes() const;
+
   struct Impl;
   Impl& impl() const { return *impl_; }
 

@@ -208,3 +208,22 @@ TEST(TrainClips, FilesForAnotherFrontEndAreRefused) {
   TrainingFile file(other, "f");
   EXPECT_THROW(store(std::move(file), tiny_train_config()), Error);
 }
+
+TEST(TrainClips, ACopyStoresLikeTheOriginalAndOutlivesIt) {
+  const ModelConfig c = tiny_train_config();
+  TrainingFile file(c, "f", Split::Validation);
+  for (int k = 0; k < 50; ++k) push_frame(file, k * 40 * kMs, static_cast<uint8_t>(3 * k));
+  const auto audio = tone(32000, 0.4f);
+  file.push_audio(0, audio.data(), audio.size());
+  EXPECT_EQ(file.bytes(), 32000 * sizeof(float) + 49 * 48 * 36 * 3);  // the last frame is held until the end
+  TrainingFile first = file.copy(), second = file.copy();
+  EXPECT_EQ(first.id(), "f");
+  EXPECT_EQ(first.split(), Split::Validation);
+  const auto a = store(std::move(first), c);
+  const auto original = store(std::move(file), c);  // storing consumes; the other copy is untouched
+  const auto b = store(std::move(second), c);
+  for (const auto& s : {a, b}) {
+    EXPECT_TRUE(torch::equal(s->video, original->video));
+    EXPECT_TRUE(torch::equal(s->logmel, original->logmel));
+  }
+}
