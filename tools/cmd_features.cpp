@@ -93,21 +93,14 @@ int cmd_features(int argc, char** argv) {
   if (hop_ms > 0) g_object_set(feat, "hop", static_cast<guint>(hop_ms), nullptr);
   if (batch > 0) g_object_set(feat, "batch-size", static_cast<guint>(batch), nullptr);
 
-  GstElement* sink = make_element("appsink", "sink");
-  g_object_set(sink, "sync", FALSE, nullptr);
   Rows rows;
-  GstAppSinkCallbacks callbacks = {};
-  callbacks.new_sample = on_new_sample;
-  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, &rows, nullptr);
+  GstElement* sink = make_app_sink(on_new_sample, &rows, "sink");
 
   if (mod == "audio") {
     pipeline.add_branch("audio", {make_element("audioconvert"), feat, sink});
   } else {
-    GstElement* filter = make_element("capsfilter");
-    GstCaps* rgb = gst_caps_from_string("video/x-raw,format=RGB");
-    g_object_set(filter, "caps", rgb, nullptr);
-    gst_caps_unref(rgb);
-    pipeline.add_branch("video", {make_element("videoconvert"), filter, feat, sink});
+    pipeline.add_branch("video",
+                        {make_element("videoconvert"), make_caps_filter("video/x-raw,format=RGB"), feat, sink});
   }
   pipeline.run();
 

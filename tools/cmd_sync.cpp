@@ -140,21 +140,14 @@ int cmd_sync(int argc, char** argv) {
   if (interval > 0) g_object_set(sync, "interval", static_cast<guint>(interval), nullptr);
   if (min_confidence >= 0) g_object_set(sync, "min-confidence", min_confidence, nullptr);
 
-  GstElement* sink = make_element("appsink", "reports");
-  g_object_set(sink, "sync", FALSE, nullptr);
   Reports reports;
-  GstAppSinkCallbacks callbacks = {};
-  callbacks.new_sample = on_report;
-  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, &reports, nullptr);
+  GstElement* sink = make_app_sink(on_report, &reports, "reports");
 
   GstElement* aqueue = make_element("queue");
   GstElement* vqueue = make_element("queue");
-  GstElement* rgb = make_element("capsfilter");
-  GstCaps* caps = gst_caps_from_string("video/x-raw,format=RGB");
-  g_object_set(rgb, "caps", caps, nullptr);
-  gst_caps_unref(caps);
   pipeline.add_branch("audio", {make_element("audioconvert"), afeat, aqueue});
-  pipeline.add_branch("video", {make_element("videoconvert"), rgb, vfeat, vqueue});
+  pipeline.add_branch("video",
+                      {make_element("videoconvert"), make_caps_filter("video/x-raw,format=RGB"), vfeat, vqueue});
   gst_bin_add_many(GST_BIN(pipeline.pipeline()), sync, sink, nullptr);
   if (!gst_element_link_pads(aqueue, "src", sync, "audio_sink") ||
       !gst_element_link_pads(vqueue, "src", sync, "video_sink") || !gst_element_link(sync, sink))

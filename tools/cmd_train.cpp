@@ -76,23 +76,6 @@ GstFlowReturn on_video(GstAppSink* sink, gpointer user_data) {
   return GST_FLOW_OK;
 }
 
-GstElement* caps_filter(const std::string& caps_text) {
-  GstElement* filter = make_element("capsfilter");
-  GstCaps* caps = gst_caps_from_string(caps_text.c_str());
-  g_object_set(filter, "caps", caps, nullptr);
-  gst_caps_unref(caps);
-  return filter;
-}
-
-GstElement* app_sink(GstFlowReturn (*on_sample)(GstAppSink*, gpointer), Collector* collector) {
-  GstElement* sink = make_element("appsink");
-  g_object_set(sink, "sync", FALSE, nullptr);
-  GstAppSinkCallbacks callbacks = {};
-  callbacks.new_sample = on_sample;
-  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, collector, nullptr);
-  return sink;
-}
-
 // Decodes `entry` into a TrainingFile in the formats the trainer takes. Throws avts::Error
 // when the file is missing, does not decode, or lacks a track.
 TrainingFile decode(const ModelConfig& config, const ManifestEntry& entry) {
@@ -101,12 +84,12 @@ TrainingFile decode(const ModelConfig& config, const ManifestEntry& entry) {
   collector.file = &file;
   MediaPipeline pipeline(entry.input);
   pipeline.add_branch("audio", {make_element("audioconvert"), make_element("audioresample"),
-                                caps_filter("audio/x-raw,format=F32LE,channels=1,rate=" +
+                                make_caps_filter("audio/x-raw,format=F32LE,channels=1,rate=" +
                                             std::to_string(config.audio.sample_rate)),
-                                app_sink(on_audio, &collector)});
+                                make_app_sink(on_audio, &collector)});
   // Frames keep their size: the training file resizes them on the way in.
-  pipeline.add_branch("video", {make_element("videoconvert"), caps_filter("video/x-raw,format=RGB"),
-                                app_sink(on_video, &collector)});
+  pipeline.add_branch("video", {make_element("videoconvert"), make_caps_filter("video/x-raw,format=RGB"),
+                                make_app_sink(on_video, &collector)});
   pipeline.run();
   return file;
 }

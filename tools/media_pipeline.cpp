@@ -39,6 +39,25 @@ GstElement* make_element(const char* factory, const char* name) {
   return e;
 }
 
+GstElement* make_caps_filter(const std::string& caps) {
+  GstElement* filter = make_element("capsfilter");
+  GstCaps* parsed = gst_caps_from_string(caps.c_str());
+  if (!parsed) throw Error("invalid caps '" + caps + "'");
+  g_object_set(filter, "caps", parsed, nullptr);
+  gst_caps_unref(parsed);
+  return filter;
+}
+
+GstElement* make_app_sink(GstFlowReturn (*on_sample)(GstAppSink*, gpointer), gpointer user_data,
+                          const char* name) {
+  GstElement* sink = make_element("appsink", name);
+  g_object_set(sink, "sync", FALSE, nullptr);
+  GstAppSinkCallbacks callbacks = {};
+  callbacks.new_sample = on_sample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, user_data, nullptr);
+  return sink;
+}
+
 MediaPipeline::MediaPipeline(const std::string& input) : uri_(to_uri(input)) {
   pipeline_ = gst_pipeline_new("avts");
   decoder_ = make_element("uridecodebin", "decoder");

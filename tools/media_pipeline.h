@@ -2,6 +2,7 @@
 // ("audio" / "video"), run to EOS with errors turned into avts::Error.
 #pragma once
 
+#include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 
 #include <functional>
@@ -48,5 +49,10 @@ class MediaPipeline {
 
 // Creates an element or throws avts::Error naming the missing plugin.
 GstElement* make_element(const char* factory, const char* name = nullptr);
+// A capsfilter holding `caps` (e.g. "video/x-raw,format=RGB").
+GstElement* make_caps_filter(const std::string& caps);
+// An appsink that does not sync to the clock and hands each sample to `on_sample`.
+GstElement* make_app_sink(GstFlowReturn (*on_sample)(GstAppSink*, gpointer), gpointer user_data,
+                          const char* name = nullptr);
 
 }  // namespace avts
