@@ -28,6 +28,9 @@ GST_DEBUG_CATEGORY_STATIC(gst_avts_audio_feat_debug);
 
 // Input timestamps this far from the sample count's time restart the timeline.
 static const GstClockTime kJitter = GST_MSECOND;
+// The widest and fastest input converted to mono at the model's rate.
+static const int kMaxChannels = 63;
+static const int kMaxRate = 768000;
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
@@ -93,6 +96,15 @@ static gboolean gst_avts_audio_feat_set_caps(GstAvtsFeatureExtractor* self, GstC
   AudioState* st = state_of(self);
   GstAudioInfo in;
   if (!gst_audio_info_from_caps(&in, caps)) return FALSE;
+  // GstAudioConverter crashes beyond these (its channel mixer takes at most 63 channels;
+  // its resampler filter for a rate near 2^31 Hz wants terabytes): refuse them clearly.
+  if (GST_AUDIO_INFO_CHANNELS(&in) > kMaxChannels || GST_AUDIO_INFO_RATE(&in) > kMaxRate) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                      ("Audio with %d channels at %d Hz cannot be taken: at most %d channels and %d Hz.",
+                       GST_AUDIO_INFO_CHANNELS(&in), GST_AUDIO_INFO_RATE(&in), kMaxChannels, kMaxRate),
+                      ("Mix the channels down or resample before avtsaudiofeat (caps %" GST_PTR_FORMAT ").", caps));
+    return FALSE;
+  }
 
   GstAudioInfo out;
   gst_audio_info_set_format(&out, GST_AUDIO_FORMAT_F32, st->model_rate, 1, nullptr);
@@ -251,7 +263,8 @@ static void gst_avts_audio_feat_class_init(GstAvtsAudioFeatClass* klass) {
       "Turns audio into AVTS audio features: the model's audio network (log-mel spectrogram, VGG-style CNN) "
       "applied to windows of one clip length (1 s by default) that start every 'hop' milliseconds on "
       "multiples of the hop on the timestamp axis. Any raw audio (any format, rate, channel count, "
-      "interleaved or not) is accepted and converted internally to mono float at the model's rate (16 kHz). Output: application/x-avts-features buffers "
+      "interleaved or not; up to 63 channels and 768 kHz) is accepted and converted internally to mono float at the "
+      "model's rate (16 kHz). Output: application/x-avts-features buffers "
       "of N rows x dim float32; PTS = start of the first window, DURATION = N x hop, DISCONT after gaps "
       "(gaps up to 1 s are filled with silence, longer ones restart the window grid). At EOS the windows covered by the stream are emitted.\n"
       "Example: gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! avtsaudiofeat model-file=model.avts ! "

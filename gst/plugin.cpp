@@ -2,8 +2,10 @@
 #include <gst/gst.h>
 
 #include "gstavtsaudiofeat.h"
+#include "gstavtsdatasrc.h"
 #include "gstavtssync.h"
 #include "gstavtssyncbin.h"
+#include "gstavtstrain.h"
 #include "gstavtsvideofeat.h"
 
 static gboolean plugin_init(GstPlugin* plugin) {
@@ -12,6 +14,8 @@ static gboolean plugin_init(GstPlugin* plugin) {
   ok &= GST_ELEMENT_REGISTER(avtsvideofeat, plugin);
   ok &= GST_ELEMENT_REGISTER(avtssync, plugin);
   ok &= GST_ELEMENT_REGISTER(avtssyncbin, plugin);
+  ok &= GST_ELEMENT_REGISTER(avtsdatasrc, plugin);
+  ok &= GST_ELEMENT_REGISTER(avtstrain, plugin);
   return ok;
 }
 

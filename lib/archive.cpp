@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "avts/error.h"
+#include "pickle_lengths.h"
 
 namespace avts::archive {
 
@@ -39,6 +40,34 @@ std::vector<char> serialise(const c10::IValue& value) {
 }
 
 std::string errno_text() { return std::strerror(errno); }
+
+// Whether every element `t` addresses lies inside its storage. The unpickler takes a
+// tensor's shape, strides and offset from the file as they are, so a hostile file can make
+// a small storage claim gigabytes; reading such a tensor would read outside the storage.
+bool fits_its_storage(const at::Tensor& t) {
+  if (t.layout() != at::kStrided || !t.has_storage() || t.storage_offset() < 0) return false;
+  __int128 last = t.storage_offset();  // the furthest element addressed, in elements
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    if (t.size(d) < 0 || t.stride(d) < 0) return false;
+    if (t.size(d) == 0) return t.storage_offset() * static_cast<__int128>(t.itemsize()) <= t.storage().nbytes();
+    last += static_cast<__int128>(t.size(d) - 1) * t.stride(d);
+  }
+  return (last + 1) * static_cast<__int128>(t.itemsize()) <= static_cast<__int128>(t.storage().nbytes());
+}
+
+// Throws avts::Error for the first tensor in `value` (however deep) that does not fit.
+void check_tensors(const c10::IValue& value) {
+  if (value.isTensor()) {
+    if (!fits_its_storage(value.toTensor()))
+      throw Error("a tensor claims more data than its storage holds (hostile or damaged file)");
+  } else if (value.isGenericDict()) {
+    for (const auto& entry : value.toGenericDict()) check_tensors(entry.value());
+  } else if (value.isList()) {
+    for (const c10::IValue& item : value.toListRef()) check_tensors(item);
+  } else if (value.isTuple()) {
+    for (const c10::IValue& item : value.toTupleRef().elements()) check_tensors(item);
+  }
+}
 
 // A new file next to the target, removed again unless it was renamed into place.
 struct TemporaryFile {
@@ -119,14 +148,20 @@ c10::IValue read(const std::string& path) {
   const std::string unreadable = "is not a readable archive (truncated, corrupt or not a PyTorch zip file): ";
   try {
     caffe2::serialize::PyTorchStreamReader reader(path);
+    if (reader.hasRecord("data.pkl")) {
+      const auto [pickle, size] = reader.getRecord("data.pkl");
+      check_pickle_lengths(static_cast<const char*>(pickle.get()), size);
+    }
     // No type resolver and no object loader: the unpickler rebuilds tensors and plain
     // containers only and refuses every other global, so no code from the file runs.
-    return torch::jit::readArchiveAndTensors("data", "", "", c10::nullopt, c10::nullopt,
-                                             torch::Device(torch::kCPU), reader);
+    c10::IValue value = torch::jit::readArchiveAndTensors("data", "", "", c10::nullopt, c10::nullopt,
+                                                          torch::Device(torch::kCPU), reader);
+    check_tensors(value);
+    return value;
   } catch (const c10::Error& e) {
     throw Error(unreadable + e.what_without_backtrace());
-  } catch (const Error&) {
-    throw;
+  } catch (const Error& e) {
+    throw Error(unreadable + e.what());
   } catch (const std::exception& e) {
     throw Error(unreadable + e.what());
   }

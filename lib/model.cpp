@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "autocast.h"
 #include "avts/error.h"
 #include "avts/nets.h"
 #include "model_file.h"
@@ -131,6 +132,17 @@ bool single_clip_is_slow(const ModelConfig& c, const torch::Device& device) {
 
 const char* modality_name(Modality m) { return m == Modality::Audio ? "audio" : "video"; }
 
+const char* precision_name(Precision p) {
+  return p == Precision::BFloat16 ? "bfloat16" : p == Precision::Float16 ? "float16" : "float32";
+}
+
+Precision parse_precision(const std::string& name) {
+  if (name == "float32" || name == "fp32") return Precision::Float32;
+  if (name == "bfloat16" || name == "bf16") return Precision::BFloat16;
+  if (name == "float16" || name == "fp16") return Precision::Float16;
+  throw Error("unknown precision '" + name + "' (use float32, bfloat16 or float16)");
+}
+
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
@@ -178,6 +190,15 @@ const ModelConfig& Model::config() const { return impl_->config; }
 const std::string& Model::id() const { return impl_->id; }
 const std::string& Model::device() const { return impl_->device_name; }
 
+void Model::set_precision(Precision precision) {
+  if (precision != Precision::Float32 && !impl_->device.is_cuda())
+    throw Error(std::string("precision ") + precision_name(precision) + " needs a CUDA device, but the model is on '" +
+                impl_->device_name + "'");
+  impl_->precision = precision;
+}
+
+Precision Model::precision() const { return impl_->precision; }
+
 std::vector<std::string> Model::layer_names() { return {"embedding", "layer1", "layer2", "layer3", "layer4"}; }
 
 int Model::dim(Modality modality, const std::string& layer) const {
@@ -204,10 +225,13 @@ void Model::embed(Modality modality, const float* input, int n, const std::strin
   // The networks never write to their input, so the caller's buffer is used as it is.
   torch::Tensor x = torch::from_blob(const_cast<float*>(input), shape, torch::kFloat32).to(m.device);
   if (modality == Modality::Video && n == 1 && single_clip_is_slow(c, m.device)) x = x.repeat({2, 1, 1, 1, 1});
+  const AutocastGuard autocast(m.device, m.precision);
   const nets::NetOutput y = modality == Modality::Audio ? m.net->audio->forward(x, depth)
                                                         : m.net->video->forward(x, depth);
-  const torch::Tensor result =
-      (layer == "embedding" ? y.embedding : y.stages.back()).narrow(0, 0, n).to(torch::kCPU).contiguous();
+  const torch::Tensor result = (layer == "embedding" ? y.embedding : y.stages.back())
+                                   .narrow(0, 0, n)
+                                   .to(torch::kCPU, torch::kFloat32)
+                                   .contiguous();
   std::memcpy(out, result.data_ptr<float>(), result.numel() * sizeof(float));
 }
 

@@ -70,6 +70,11 @@ VideoCut random_cut(const StoredFile& file, int64_t start, int crop, bool flip_a
 
 // 3 x T x crop x crop, normalised with the model's mean / std.
 torch::Tensor video_clip(const StoredFile& file, const VideoCut& cut, const VideoFrontEndConfig& config);
+// The two halves of video_clip(), so that a batch travels to the GPU as bytes and is
+// normalised there: the cut (flipped if asked) as T x crop x crop x 3 uint8, and stacked cuts
+// (N x T x H x W x 3 uint8, on any device) -> N x 3 x T x H x W normalised floats there.
+torch::Tensor video_cut(const StoredFile& file, const VideoCut& cut, int crop);
+torch::Tensor normalise_video(const torch::Tensor& cuts, const VideoFrontEndConfig& config);
 // 1 x n_mels x T (mel-major, as the audio net reads it); `gain_db` scales the waveform power
 // by 10^(gain_db / 10), applied exactly to the mel energies under the log.
 torch::Tensor audio_clip(const StoredFile& file, int64_t start, double gain_db, double log_offset);
@@ -143,10 +148,13 @@ bool auto_is_validation(const std::string& id, double validation_fraction);
 // Euclidean distance of each row pair: N x D, N x D -> N.
 torch::Tensor pair_distance(const torch::Tensor& video, const torch::Tensor& audio);
 // Mean over pairs of y d^2 + (1 - y) max(0, margin - d)^2; y = 1 for in sync (float N).
+// With `weight` (float N, summing to 1): the weighted sum instead of the mean.
 torch::Tensor contrastive_loss(const torch::Tensor& video, const torch::Tensor& audio, const torch::Tensor& y,
-                               double margin);
-// Mean two-way cross-entropy on the fusion head's logits (N x 2, index 1 = in sync).
-torch::Tensor fusion_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y);
+                               double margin, const torch::Tensor& weight = {});
+// Mean two-way cross-entropy on the fusion head's logits (N x 2, index 1 = in sync); with
+// `weight`, the weighted sum.
+torch::Tensor fusion_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y,
+                                   const torch::Tensor& weight = {});
 
 // ---- Metrics (train_metrics.cpp) ----
 

@@ -11,15 +11,19 @@ torch::Tensor pair_distance(const torch::Tensor& video, const torch::Tensor& aud
 }
 
 torch::Tensor contrastive_loss(const torch::Tensor& video, const torch::Tensor& audio, const torch::Tensor& y,
-                               double margin) {
+                               double margin, const torch::Tensor& weight) {
   const torch::Tensor d2 = (video - audio).pow(2).sum(1);  // positives pull on d^2 directly
   const torch::Tensor d = d2.clamp_min(1e-12).sqrt();
   const torch::Tensor push = (margin - d).clamp_min(0).pow(2);
-  return (y * d2 + (1 - y) * push).mean();
+  const torch::Tensor per_pair = y * d2 + (1 - y) * push;
+  return weight.defined() ? (weight * per_pair).sum() : per_pair.mean();
 }
 
-torch::Tensor fusion_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y) {
-  return torch::nn::functional::cross_entropy(logits, y.to(torch::kLong));
+torch::Tensor fusion_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, const torch::Tensor& weight) {
+  if (!weight.defined()) return torch::nn::functional::cross_entropy(logits, y.to(torch::kLong));
+  const torch::Tensor per_pair = torch::nn::functional::cross_entropy(
+      logits, y.to(torch::kLong), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  return (weight * per_pair).sum();
 }
 
 }  // namespace avts::train

@@ -2,6 +2,10 @@
 // optimiser's state by parameter name so that a checkpoint restores it into a new network.
 #include <cmath>
 #include <map>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <utility>
 
 #include "avts/error.h"
 #include "train_internal.h"
@@ -12,9 +16,23 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-// LibTorch keys an optimiser's per-parameter state by the parameter's TensorImpl address
-// (torch/optim/serialize.h does the same).
-std::string state_key(const torch::Tensor& param) { return c10::guts::to_string(param.unsafeGetTensorImpl()); }
+// LibTorch keys an optimiser's per-parameter state by the parameter's TensorImpl: by its
+// address as text in LibTorch 1.x (as torch/optim/serialize.h wrote it), by the pointer itself
+// in 2.x.
+using StateKey = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state().begin()->first)>;
+
+template <class Key>
+Key key_of(const torch::Tensor& param) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream address;
+    address << param.unsafeGetTensorImpl();
+    return address.str();
+  } else {
+    return param.unsafeGetTensorImpl();
+  }
+}
+
+StateKey state_key(const torch::Tensor& param) { return key_of<StateKey>(param); }
 
 }  // namespace
 

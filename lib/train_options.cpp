@@ -62,6 +62,7 @@ void TrainOptions::validate() const {
   require(std::isfinite(margin) && margin > 0, "margin must be positive");
   require(easy_epochs >= 0 && mixed_epochs >= 0, "stage lengths must not be negative");
   require(hard_fraction >= 0 && hard_fraction <= 1, "hard_fraction must be in [0, 1]");
+  require(negatives_per_anchor >= 1 && negatives_per_anchor <= 64, "negatives_per_anchor must be in [1, 64]");
   require(hard_shift_min_s > 0 && hard_shift_min_s <= hard_shift_max_s, "need 0 < hard_shift_min_s <= hard_shift_max_s");
   require(fine_shift_min_s > 0 && fine_shift_min_s <= fine_shift_max_s, "need 0 < fine_shift_min_s <= fine_shift_max_s");
   require(std::isfinite(lr) && lr > 0, "lr must be positive");
@@ -96,6 +97,7 @@ nlohmann::json run_json(const TrainOptions& o) {
       {"easy_epochs", o.easy_epochs},
       {"mixed_epochs", o.mixed_epochs},
       {"hard_fraction", o.hard_fraction},
+      {"negatives_per_anchor", o.negatives_per_anchor},
       {"hard_shift_s", {o.hard_shift_min_s, o.hard_shift_max_s}},
       {"fine_shift_s", {o.fine_shift_min_s, o.fine_shift_max_s}},
       {"optimizer", optimizer_name(o.optimizer)},

@@ -18,6 +18,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "autocast.h"
 #include "avts/error.h"
 #include "train_internal.h"
 
@@ -61,6 +62,8 @@ struct Trainer::Impl {
   Impl(std::shared_ptr<Model> m, const TrainOptions& o)
       : model(std::move(m)), net(model->impl().net), options(o), optimiser(net, o) {
     options.validate();
+    if (model->impl().precision == Precision::Float16)
+      throw Error("training in float16 needs loss scaling, which avts does not do: train in bfloat16 or float32");
     for (const auto& p : net->named_parameters())
       // The contrastive loss never reaches the fusion head: leaving it out of the gradient
       // exchange keeps it untouched by the optimiser, as in a single process.
@@ -142,7 +145,7 @@ struct Trainer::Impl {
     if (has_work) {
       const torch::Tensor loss = batch_loss();
       loss.backward();
-      pairs = 2 * last_batch_anchors;
+      pairs = (1 + options.negatives_per_anchor) * last_batch_anchors;
       loss_sum = loss.item<double>() * pairs;
     }
     bool all_done = !has_work;
@@ -175,30 +178,47 @@ struct Trainer::Impl {
     last_batch_anchors = static_cast<int64_t>(anchors.size());
     const Stage s = stage();
     const ModelConfig& c = config();
+    const int64_t k = options.negatives_per_anchor;
     std::vector<torch::Tensor> videos, positives, negatives;
     for (const Anchor& a : anchors) {
       const int64_t start = draw_anchor_start(*a.file, a.slot, rng);
-      const Sample sample = draw_sample(s, a.file, start, bank, rng);
-      hard_fallbacks += sample.hard_fallback;
       VideoCut cut = options.random_crop ? random_cut(*a.file, start, c.video.crop, options.flip, rng)
                                          : centre_cut(*a.file, start, c.video.crop);
       if (!options.random_crop && options.flip) cut.flip = std::bernoulli_distribution(0.5)(rng);
-      videos.push_back(video_clip(*a.file, cut, c.video));
+      videos.push_back(video_cut(*a.file, cut, c.video.crop));
       positives.push_back(audio_clip(*a.file, a.file->audio_start(start), draw_gain(), c.audio.log_offset));
-      negatives.push_back(audio_clip(*sample.negative.file, sample.negative.start, draw_gain(), c.audio.log_offset));
+      for (int64_t j = 0; j < k; ++j) {
+        const Sample sample = draw_sample(s, a.file, start, bank, rng);
+        hard_fallbacks += sample.hard_fallback;
+        negatives.push_back(audio_clip(*sample.negative.file, sample.negative.start, draw_gain(), c.audio.log_offset));
+      }
     }
     const auto n = static_cast<int64_t>(anchors.size());
     const torch::Device device = model->impl().device;
-    const torch::Tensor video = torch::stack(videos).to(device);
-    positives.insert(positives.end(), negatives.begin(), negatives.end());
-    const torch::Tensor audio = torch::stack(positives).to(device);
-    const torch::Tensor y = torch::cat({torch::ones({n}), torch::zeros({n})}).to(device);
+    const torch::Tensor video = normalise_video(torch::stack(videos).to(device), c.video);  // bytes travel
+    // Audio rows: the positives, then block j = negative j of every anchor, lined up with
+    // the repeated video rows.
+    std::vector<torch::Tensor> audio_rows = positives;
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t i = 0; i < n; ++i) audio_rows.push_back(negatives[i * k + j]);
+    const torch::Tensor audio = torch::stack(audio_rows).to(device);
+    const torch::Tensor y = torch::cat({torch::ones({n}), torch::zeros({n * k})}).to(device);
+    // Positives and negatives weigh half of the loss each, whatever k.
+    const torch::Tensor w = torch::cat({torch::full({n}, 0.5 / n), torch::full({n * k}, 0.5 / (n * k))}).to(device);
 
     net->train();
-    const torch::Tensor v = net->video->forward(video).embedding.repeat({2, 1});
-    const torch::Tensor a = net->audio->forward(audio).embedding;
-    return options.loss == LossKind::Contrastive ? contrastive_loss(v, a, y, options.margin)
-                                                 : fusion_cross_entropy(net->fusion->forward(v, a), y);
+    const auto [ve, a] = embed(video, audio);
+    const torch::Tensor v = ve.repeat({1 + k, 1});
+    return options.loss == LossKind::Contrastive ? contrastive_loss(v, a, y, options.margin, w)
+                                                 : fusion_cross_entropy(net->fusion->forward(v, a), y, w);
+  }
+
+  // Both networks' embeddings in the model's precision, returned as float32 for the losses.
+  std::pair<torch::Tensor, torch::Tensor> embed(const torch::Tensor& video, const torch::Tensor& audio) {
+    const Model::Impl& m = model->impl();
+    const AutocastGuard autocast(m.device, m.precision);
+    return {net->video->forward(video).embedding.to(torch::kFloat32),
+            net->audio->forward(audio).embedding.to(torch::kFloat32)};
   }
 
   // Sums every rank's pair-weighted gradient, pair count, loss and "done" flag; leaves the
@@ -337,13 +357,12 @@ struct Trainer::Impl {
       for (size_t i = first; i < last; ++i) {
         const ValidationItem& it = items[i];
         const auto v = static_cast<int64_t>(videos.size());
-        videos.push_back(video_clip(*it.file, centre_cut(*it.file, it.video_start, c.video.crop), c.video));
+        videos.push_back(video_cut(*it.file, centre_cut(*it.file, it.video_start, c.video.crop), c.video.crop));
         add_audio(*it.file, it.file->audio_start(it.video_start), v, 0);
         if (it.easy.file) add_audio(*it.easy.file, it.easy.start, v, 1);
         if (it.hard_start) add_audio(*it.file, *it.hard_start, v, 2);
       }
-      const torch::Tensor ve = net->video->forward(torch::stack(videos).to(device)).embedding;
-      const torch::Tensor ae = net->audio->forward(torch::stack(audios).to(device)).embedding;
+      const auto [ve, ae] = embed(normalise_video(torch::stack(videos).to(device), c.video), torch::stack(audios).to(device));
       const torch::Tensor vp = ve.index_select(0, torch::tensor(video_of).to(device));
       const torch::Tensor d = pair_distance(vp, ae);
       const torch::Tensor score =

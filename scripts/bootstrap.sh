@@ -11,11 +11,16 @@ packages=(
   libgtest-dev libcairo2-dev nlohmann-json3-dev
   # c10d Gloo headers (distributed training on CPU)
   libgloo-dev
+  # linear SVMs of avts probe
+  liblinear-dev
   # Debian's LibTorch calls BLAS through libblas.so.3: OpenBLAS makes that fast
   libopenblas0-pthread
   # runtime: demux and decode of ordinary media
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # reliability: libFuzzer targets (clang with its sanitizer and fuzzer runtimes),
+  # leak checks under valgrind, peak memory of a command (/usr/bin/time)
+  clang libclang-rt-14-dev valgrind time
   # references for parity tests and benchmarks (Debian's own python3)
   python3 python3-numpy python3-torch python3-torchvision python3-torchaudio
   python3-av python3-gi python3-gst-1.0

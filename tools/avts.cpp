@@ -19,9 +19,13 @@ struct Subcommand {
 };
 
 const Subcommand kSubcommands[] = {
+    {"eval", avts::cmd_eval, "measure a model: sync accuracy and offset accuracy on clips recorded in sync"},
     {"features", avts::cmd_features, "extract audio or video features from a media file into .npy"},
     {"info", avts::cmd_info, "describe a model file"},
     {"init", avts::cmd_init, "write a freshly initialised (untrained) model file"},
+#if AVTS_HAVE_PROBE
+    {"probe", avts::cmd_probe, "linear-probe evaluation of frozen features on labelled clips (SVM, k-fold)"},
+#endif
     {"sync", avts::cmd_sync, "measure the audio/video offset of a file or stream against a tolerance"},
     {"train", avts::cmd_train, "train a model, self-supervised, on the media files of a manifest"},
 };

@@ -10,16 +10,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <mutex>
-#include <random>
 #include <set>
 
+#include "avts/decoded_cache.h"
 #include "avts/error.h"
+#include "avts/manifest.h"
 #include "avts/model.h"
 #include "avts/train.h"
 #include "commands.h"
-#include "manifest.h"
+#include "interrupt.h"
 #include "media_pipeline.h"
 #include "options.h"
 
@@ -90,7 +90,7 @@ TrainingFile decode(const ModelConfig& config, const ManifestEntry& entry) {
   // Frames keep their size: the training file resizes them on the way in.
   pipeline.add_branch("video", {make_element("videoconvert"), make_caps_filter("video/x-raw,format=RGB"),
                                 make_app_sink(on_video, &collector)});
-  pipeline.run();
+  pipeline.run([](double) { throw_if_interrupted(); });  // a stop request ends a long decode
   return file;
 }
 
@@ -159,24 +159,50 @@ void warn_skip(const std::string& what, const std::string& why) {
   std::fprintf(stderr, "avts train: warning: skipping %s: %s\n", what.c_str(), why.c_str());
 }
 
+// After SIGINT / SIGTERM: the trainer state as it is between two files (weights, optimiser,
+// epoch, step) goes to the checkpoint; a resumed run trains the interrupted epoch again from
+// its first file, from these weights. The model file stays the last finished epoch's.
+int stop_training(const Trainer& trainer, const std::string& checkpoint, int signal) {
+  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
+  trainer.save_checkpoint(checkpoint);
+  std::fprintf(stderr,
+               "avts train: stopped by %s in epoch %d/%d at step %lld; saved the trainer state to %s. "
+               "Continue with the same command and --resume %s\n",
+               signal_name(signal), trainer.epoch() + 1, trainer.options().epochs,
+               static_cast<long long>(trainer.step()), checkpoint.c_str(), checkpoint.c_str());
+  return 128 + signal;  // the shell's convention for "ended by this signal"
+}
+
 }  // namespace
 
 int cmd_train(int argc, char** argv) {
   const std::string command = command_line(argc, argv);
   gchar *output = nullptr, *preset = nullptr, *curriculum = nullptr, *loss = nullptr,
-        *optimizer = nullptr, *device = nullptr, *resume = nullptr, *checkpoint = nullptr;
-  gint epochs = 0, batch = 0, easy_epochs = -1, cache_mb = 4096;
+        *optimizer = nullptr, *device = nullptr, *resume = nullptr, *checkpoint = nullptr, *init = nullptr;
+  gchar* schedule = nullptr;
+  gint epochs = 0, batch = 0, easy_epochs = -1, mixed_epochs = -1, warmup_steps = -1, cache_mb = 4096, negatives = 0;
   gint64 seed = -1;
-  gdouble lr = 0;
+  gdouble lr = 0, weight_decay = -1, hard_fraction = -1;
   const GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write (required)", "MODEL"},
       {"preset", 0, 0, G_OPTION_ARG_STRING, &preset, "avts-compact (default) or avts-mc3-18", "NAME"},
+      {"init", 0, 0, G_OPTION_ARG_FILENAME, &init,
+       "Start from this model file (its configuration and weights) instead of a fresh --preset model", "MODEL"},
       {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Epochs to train (default 30)", "N"},
       {"batch-size", 0, 0, G_OPTION_ARG_INT, &batch, "Pairs per step, even (default 32)", "N"},
       {"lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default 0.01)", "LR"},
       {"curriculum", 0, 0, G_OPTION_ARG_STRING, &curriculum,
        "paper (default), paper-fine, none or easy-only", "NAME"},
       {"easy-epochs", 0, 0, G_OPTION_ARG_INT, &easy_epochs, "Epochs of curriculum stage 1 (default 10)", "N"},
+      {"mixed-epochs", 0, 0, G_OPTION_ARG_INT, &mixed_epochs,
+       "paper-fine: epochs of stage 2 before the fine-shift stage 3 (default 15)", "N"},
+      {"hard-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &hard_fraction,
+       "Share of hard negatives among the negatives of stages 2 and 3 (default 0.25)", "F"},
+      {"negatives", 0, 0, G_OPTION_ARG_INT, &negatives,
+       "Negatives per anchor clip: the video network runs once for all of them (default 1)", "N"},
+      {"weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &weight_decay, "Weight decay (default 0.0001)", "W"},
+      {"schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning-rate schedule: cosine (default), step or constant", "NAME"},
+      {"warmup-steps", 0, 0, G_OPTION_ARG_INT, &warmup_steps, "Steps of linear learning-rate warm-up (default 0)", "N"},
       {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
        "Keep decoded files (resized) in up to this much memory so later epochs skip decoding "
        "(default 4096; 0: decode every epoch)", "MB"},
@@ -190,13 +216,14 @@ int cmd_train(int argc, char** argv) {
       {}};
   parse_options(argc, argv, "MANIFEST",
                 "Train an AVTS model, self-supervised, on the media files listed in MANIFEST "
-                "(one path or URI per line, optionally followed by a split tag: train or val).",
+                "(one path or URI per line, optionally followed by a split tag: train or val). "
+                "SIGINT or SIGTERM saves the checkpoint and stops (exit code 130 / 143); --resume continues.",
                 entries);
   const std::string out = take_string(output), dev_arg = take_string(device), resume_path = take_string(resume);
-  const std::string preset_arg = take_string(preset);
+  const std::string preset_arg = take_string(preset), init_path = take_string(init);
   std::string checkpoint_path = take_string(checkpoint);
   const std::string curriculum_name_arg = take_string(curriculum), loss_arg = take_string(loss),
-                    optimizer_arg = take_string(optimizer);
+                    optimizer_arg = take_string(optimizer), schedule_arg = take_string(schedule);
   if (argc != 2) throw Error("expected one manifest file");
   if (out.empty()) throw Error("--output is required");
   const std::string preset_name = preset_arg.empty() ? "avts-compact" : preset_arg;
@@ -209,6 +236,12 @@ int cmd_train(int argc, char** argv) {
   if (batch > 0) options.batch_size = batch;
   if (lr > 0) options.lr = lr;
   if (easy_epochs >= 0) options.easy_epochs = easy_epochs;
+  if (mixed_epochs >= 0) options.mixed_epochs = mixed_epochs;
+  if (hard_fraction >= 0) options.hard_fraction = hard_fraction;
+  if (negatives > 0) options.negatives_per_anchor = negatives;
+  if (weight_decay >= 0) options.weight_decay = weight_decay;
+  if (warmup_steps >= 0) options.warmup_steps = warmup_steps;
+  if (!schedule_arg.empty()) options.schedule = parse_schedule(schedule_arg);
   if (!curriculum_name_arg.empty()) options.curriculum = parse_curriculum(curriculum_name_arg);
   if (!loss_arg.empty()) options.loss = parse_loss(loss_arg);
   if (!optimizer_arg.empty()) options.optimizer = parse_optimizer(optimizer_arg);
@@ -229,6 +262,10 @@ int cmd_train(int argc, char** argv) {
     if (!preset_arg.empty() && preset_arg != trainer->model()->config().preset)
       throw Error("--preset " + preset_arg + " does not match the checkpoint's model (" +
                   trainer->model()->config().preset + ")");
+  } else if (!init_path.empty()) {
+    if (!preset_arg.empty()) throw Error("--init and --preset exclude each other: the model file brings its preset");
+    // Fine-tuning: the trainer records this run's command and data in the provenance.
+    trainer = std::make_unique<Trainer>(Model::load(init_path, dev), options);
   } else {
     ModelConfig config = ModelConfig::preset_config(preset_name);
     config.provenance["created-by"] = command;
@@ -249,21 +286,16 @@ int cmd_train(int argc, char** argv) {
   trainer->set_progress([&](const TrainProgress& p) { progress.update(p); });
   // Decoded files are kept (resized, 8-bit) up to --cache-mb so that later epochs do not
   // decode them again.
-  std::map<std::string, TrainingFile> cache;
-  size_t cached_bytes = 0;
-  const size_t cache_limit = static_cast<size_t>(std::max(0, cache_mb)) << 20;
+  DecodedCache<TrainingFile> cache(static_cast<size_t>(std::max(0, cache_mb)) << 20);
   const auto decoded = [&](const ManifestEntry& e) {
-    const auto hit = cache.find(e.input);
-    if (hit != cache.end()) return hit->second.copy();
+    if (const TrainingFile* hit = cache.find(e.input)) return hit->copy();
     TrainingFile file = decode(config, e);
-    if (cached_bytes + file.bytes() <= cache_limit) {
-      cached_bytes += file.bytes();
-      cache.emplace(e.input, file.copy());
-    }
+    if (cache.fits(file.bytes())) cache.insert(e.input, file.copy(), file.bytes());
     return file;
   };
   // Feeds one file to the trainer; a file that cannot be used is skipped from then on.
   const auto feed = [&](const ManifestEntry& e) {
+    throw_if_interrupted();  // between two files the trainer state is consistent
     if (skipped.count(e.input)) return;
     std::string why;
     try {
@@ -278,21 +310,26 @@ int cmd_train(int argc, char** argv) {
 
   TrainProgress last;
   bool trained = false;
-  while (!trainer->finished()) {
-    const int epoch = trainer->epoch();
-    size_t index = 0;
-    // Validation files stay in the trainer: they are decoded in the first epoch only.
-    if (!trained)
-      for (const ManifestEntry& e : validation_files) progress.set_file(epoch, index++), feed(e);
-    else
-      index = validation_files.size();
-    // A fresh order every epoch, the same on a resumed run.
-    std::vector<ManifestEntry> order = train_files;
-    std::mt19937_64 shuffle_rng(options.seed + static_cast<uint64_t>(epoch));
-    std::shuffle(order.begin(), order.end(), shuffle_rng);
-    for (const ManifestEntry& e : order) progress.set_file(epoch, index++), feed(e);
-    last = trainer->end_epoch();
-    trained = true;
+  InterruptGuard interrupts;
+  try {
+    while (!trainer->finished()) {
+      const int epoch = trainer->epoch();
+      size_t index = 0;
+      // Validation files stay in the trainer: they are decoded in the first epoch only.
+      if (!trained)
+        for (const ManifestEntry& e : validation_files) progress.set_file(epoch, index++), feed(e);
+      else
+        index = validation_files.size();
+      // A fresh order every epoch, the same on a resumed run.
+      const std::vector<ManifestEntry> order =
+          epoch_order(train_files, epoch, options.seed, /*shuffle=*/true, /*with_validation=*/false);
+      for (const ManifestEntry& e : order) progress.set_file(epoch, index++), feed(e);
+      throw_if_interrupted();
+      last = trainer->end_epoch();
+      trained = true;
+    }
+  } catch (const Interrupted& stop) {
+    return stop_training(*trainer, checkpoint_path, stop.signal);
   }
   if (!trained) trainer->model()->save(out);  // resumed a finished run: write it anyway
 

@@ -8,7 +8,9 @@ namespace avts {
 
 int cmd_info(int argc, char** argv);
 int cmd_init(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
 int cmd_features(int argc, char** argv);
+int cmd_probe(int argc, char** argv);  // built when liblinear is found (AVTS_HAVE_PROBE)
 int cmd_sync(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 

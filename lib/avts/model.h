@@ -15,6 +15,15 @@ enum class Modality { Audio, Video };
 
 const char* modality_name(Modality m);  // "audio" / "video"
 
+// Arithmetic of the forward passes (inference and training) on a CUDA device: float32, or
+// autocast to bfloat16 / float16 as torch.autocast does (convolutions and matrix products in
+// the lower precision, reductions in float32). Training takes float32 or bfloat16.
+enum class Precision { Float32, BFloat16, Float16 };
+
+const char* precision_name(Precision p);  // "float32" / "bfloat16" / "float16"
+// Also takes "fp32", "bf16", "fp16"; throws avts::Error listing the names otherwise.
+Precision parse_precision(const std::string& name);
+
 class Model {
  public:
   // Reads a model file written by save(). Throws ModelFileError with a message naming the
@@ -40,6 +49,11 @@ class Model {
   // model-id, equal for every copy of the same model file.
   const std::string& id() const;
   const std::string& device() const;
+
+  // Lower precisions need a CUDA device: throws avts::Error on the CPU. Set it before the
+  // model is shared with featurizers or a trainer.
+  void set_precision(Precision precision);
+  Precision precision() const;
 
   // Layers whose output can be extracted: "embedding" (L2-normalised, embedding_dim) and
   // "layer1".."layer4" (globally average-pooled conv stages).

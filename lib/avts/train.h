@@ -95,6 +95,10 @@ struct TrainOptions {
   int easy_epochs = 10;       // length of stage 1
   int mixed_epochs = 15;      // length of stage 2 when stage 3 follows (PaperFine)
   double hard_fraction = 0.25;  // share of hard negatives among the negatives of stages 2, 3
+  // Negatives drawn for each anchor's video clip (each easy or hard per the stage's mix).
+  // The video network, the costly one, runs once per anchor whatever the count; positives
+  // and negatives weigh half of the loss each.
+  int negatives_per_anchor = 1;
   double hard_shift_min_s = 0.5;   // |shift| of hard negatives in stage 2 (and validation)
   double hard_shift_max_s = 2.0;
   double fine_shift_min_s = 0.08;  // stage 3: 2 to 10 frames at 25 fps

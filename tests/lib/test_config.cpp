@@ -24,6 +24,9 @@ TEST(Config, CompactPresetIsSmaller) {
   const ModelConfig c = ModelConfig::preset_config("avts-compact");
   EXPECT_LT(c.video.crop, 112);
   EXPECT_LT(c.video_base_width, 64);
+  EXPECT_DOUBLE_EQ(c.clip_seconds, 0.2);  // lip-sync window: 5 frames, 20 log-mel frames
+  EXPECT_EQ(c.video_frames_per_clip(), 5);
+  EXPECT_EQ(c.audio_frames_per_clip(), 20);
   EXPECT_NO_THROW(c.validate());
 }
 

@@ -1,0 +1,169 @@
+// GPU throughput of our C++ code, one measurement per run, printed as one JSON line:
+//   gpu_bench video PRESET BATCH CLIPS PRECISION WIDTH HEIGHT
+//       feature extraction: clips of decoded RGB frames (WIDTH x HEIGHT, host memory) ->
+//       embeddings with gpu::VideoClipEmbedder (front end on the GPU, pipelined batches)
+//   gpu_bench audio PRESET BATCH WINDOWS PRECISION
+//       windows of mono samples -> embeddings with gpu::AudioWindowEmbedder (log-mel on the GPU)
+//   gpu_bench train PRESET BATCH_PAIRS FILES SECONDS PRECISION
+//       avts::Trainer on FILES synthetic files of SECONDS each (frames at the model's resize
+//       size, as TrainingFile stores them); pairs per second of the second epoch
+// PRECISION is float32, bfloat16 or float16. The first batches (video, audio) or the first
+// epoch (train) warm up cuDNN's autotuner and the allocators and are not timed; cuDNN picks
+// its fastest algorithms (benchmark mode), as bench_gpu.py sets PyTorch to.
+#include <ATen/Context.h>
+#include <torch/cuda.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "avts/gpu_features.h"
+#include "avts/model.h"
+#include "avts/train.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Random bytes, fast (xorshift64*): the content does not change the work, zeros would hide bugs.
+std::vector<uint8_t> random_bytes(size_t n, uint64_t seed) {
+  std::vector<uint8_t> v(n);
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i < n; i += 8) {
+    x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+    const uint64_t r = x * 0x2545F4914F6CDD1Dull;
+    for (size_t k = 0; k < 8 && i + k < n; ++k) v[i + k] = static_cast<uint8_t>(r >> (8 * k));
+  }
+  return v;
+}
+
+std::vector<float> noise(size_t n, uint64_t seed) {
+  const std::vector<uint8_t> b = random_bytes(n, seed);
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = (b[i] - 127.5f) / 400.0f;
+  return v;
+}
+
+std::shared_ptr<avts::Model> cuda_model(const std::string& preset, const std::string& precision) {
+  auto model = avts::Model::create(avts::ModelConfig::preset_config(preset), 1, "cuda");
+  model->set_precision(avts::parse_precision(precision));
+  return model;
+}
+
+int video(const std::string& preset, int batch, int clips, const std::string& precision, int width, int height) {
+  auto model = cuda_model(preset, precision);
+  avts::gpu::VideoClipEmbedder embedder(model, "embedding", batch);
+  const int t = embedder.frames_per_clip();
+  const size_t frame = 3ull * width * height;
+  const int pool = 2 * batch + 1;  // distinct clips, more than two batches: no cache reuse
+  const std::vector<uint8_t> bytes = random_bytes(frame * t * pool, 1);
+  std::vector<avts::RgbImage> frames(t);
+  std::vector<float> rows;
+  auto run = [&](int n) {
+    rows.clear();
+    for (int k = 0; k < n; ++k) {
+      const uint8_t* clip = bytes.data() + (k % pool) * t * frame;
+      for (int f = 0; f < t; ++f) frames[f] = {clip + f * frame, width, height, 3 * width};
+      embedder.add(frames.data(), rows);
+    }
+    embedder.finish(rows);
+  };
+  run(3 * batch);  // warm-up
+  const auto t0 = Clock::now();
+  run(clips);
+  const double s = seconds_since(t0);
+  if (rows.size() != static_cast<size_t>(clips) * embedder.dim()) return 1;
+  std::printf("{\"work\": \"video\", \"preset\": \"%s\", \"precision\": \"%s\", \"batch\": %d, \"clips\": %d, "
+              "\"frame\": \"%dx%d\", \"seconds\": %.4f, \"clips_per_s\": %.2f}\n",
+              preset.c_str(), precision.c_str(), batch, clips, width, height, s, clips / s);
+  return 0;
+}
+
+int audio(const std::string& preset, int batch, int windows, const std::string& precision) {
+  auto model = cuda_model(preset, precision);
+  avts::gpu::AudioWindowEmbedder embedder(model, "embedding", batch);
+  const int n = embedder.window_samples(), pool = 2 * batch + 1;
+  const std::vector<float> samples = noise(static_cast<size_t>(n) * pool, 2);
+  std::vector<float> rows;
+  auto run = [&](int count) {
+    rows.clear();
+    for (int k = 0; k < count; ++k) embedder.add(samples.data() + static_cast<size_t>(k % pool) * n, rows);
+    embedder.finish(rows);
+  };
+  run(3 * batch);
+  const auto t0 = Clock::now();
+  run(windows);
+  const double s = seconds_since(t0);
+  if (rows.size() != static_cast<size_t>(windows) * embedder.dim()) return 1;
+  std::printf("{\"work\": \"audio\", \"preset\": \"%s\", \"precision\": \"%s\", \"batch\": %d, \"windows\": %d, "
+              "\"seconds\": %.4f, \"clips_per_s\": %.2f}\n",
+              preset.c_str(), precision.c_str(), batch, windows, s, windows / s);
+  return 0;
+}
+
+int train(const std::string& preset, int batch_pairs, int files, double seconds, const std::string& precision) {
+  auto model = cuda_model(preset, precision);
+  const avts::ModelConfig& c = model->config();
+  // Frames at the stored size (short side = resize, 4:3), audio noise at the model's rate.
+  const int h = c.video.resize, w = c.video.resize * 4 / 3;
+  const int n_frames = static_cast<int>(seconds * c.video.fps);
+  const size_t n_samples = static_cast<size_t>(seconds * c.audio.sample_rate);
+  std::vector<avts::TrainingFile> corpus;
+  for (int i = 0; i < files; ++i) {
+    avts::TrainingFile f(c, "file" + std::to_string(i), avts::Split::Train);
+    const std::vector<float> a = noise(n_samples, 10 + i);
+    f.push_audio(0, a.data(), a.size());
+    const std::vector<uint8_t> v = random_bytes(3ull * w * h * 8, 100 + i);  // 8 distinct frames, cycled
+    for (int j = 0; j < n_frames; ++j)
+      f.push_video(static_cast<int64_t>(j * 1e9 / c.video.fps), {v.data() + (j % 8) * 3ull * w * h, w, h, 3 * w});
+    corpus.push_back(std::move(f));
+  }
+  avts::TrainOptions o;
+  o.batch_size = batch_pairs;
+  o.epochs = 2;
+  o.max_train_files = files;
+  avts::Trainer trainer(model, o);
+  avts::TrainProgress epoch;
+  int64_t steps = 0;
+  for (int e = 0; e < 2; ++e) {  // the first epoch warms up
+    const int64_t before = trainer.step();
+    for (const auto& f : corpus) trainer.add_file(f.copy());
+    epoch = trainer.end_epoch();
+    steps = trainer.step() - before;
+  }
+  std::printf("{\"work\": \"train\", \"preset\": \"%s\", \"precision\": \"%s\", \"batch_pairs\": %d, \"files\": %d, "
+              "\"pairs\": %lld, \"steps\": %lld, \"samples_per_s\": %.2f, \"loss\": %.4f}\n",
+              preset.c_str(), precision.c_str(), batch_pairs, files, static_cast<long long>(epoch.epoch_pairs),
+              static_cast<long long>(steps), epoch.pairs_per_second, epoch.epoch_loss);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> a(argv + 1, argv + argc);
+  try {
+    if (!torch::cuda::is_available()) {
+      std::fprintf(stderr, "gpu_bench: this LibTorch has no CUDA or no GPU is visible\n");
+      return 2;
+    }
+    at::globalContext().setBenchmarkCuDNN(true);
+    if (a.size() == 7 && a[0] == "video")
+      return video(a[1], std::stoi(a[2]), std::stoi(a[3]), a[4], std::stoi(a[5]), std::stoi(a[6]));
+    if (a.size() == 5 && a[0] == "audio") return audio(a[1], std::stoi(a[2]), std::stoi(a[3]), a[4]);
+    if (a.size() == 6 && a[0] == "train") return train(a[1], std::stoi(a[2]), std::stoi(a[3]), std::stod(a[4]), a[5]);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpu_bench: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr,
+               "usage: gpu_bench video PRESET BATCH CLIPS PRECISION WIDTH HEIGHT\n"
+               "       gpu_bench audio PRESET BATCH WINDOWS PRECISION\n"
+               "       gpu_bench train PRESET BATCH_PAIRS FILES SECONDS PRECISION\n");
+  return 2;
+}

@@ -1,0 +1,67 @@
+// The video front end's geometry (see video_resample.h): resampling taps, centre crop,
+// normalisation constants.
+#include "video_resample.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace avts {
+
+ResampleTaps resample_taps(int in_size, int out_size, int out_begin, int out_count) {
+  const double scale = static_cast<double>(in_size) / out_size;
+  const double support = scale >= 1.0 ? scale : 1.0;
+  const double inv_scale = scale >= 1.0 ? 1.0 / scale : 1.0;
+  ResampleTaps t;
+  t.max_taps = static_cast<int>(2 * support) + 2;
+  t.first.resize(out_count);
+  t.count.resize(out_count);
+  t.weights.assign(static_cast<size_t>(out_count) * t.max_taps, 0.0f);
+  std::vector<double> w(t.max_taps);
+  for (int o = 0; o < out_count; ++o) {
+    const double centre = scale * (out_begin + o + 0.5);
+    // Truncation toward zero, as the reference implementations round these bounds.
+    const int lo = std::max(static_cast<int>(centre - support + 0.5), 0);
+    const int hi = std::min(static_cast<int>(centre + support + 0.5), in_size);
+    const int n = std::min(hi - lo, t.max_taps);
+    double total = 0.0;
+    for (int j = 0; j < n; ++j) {
+      const double x = (lo + j - centre + 0.5) * inv_scale;
+      w[j] = std::max(0.0, 1.0 - std::abs(x));
+      total += w[j];
+    }
+    t.first[o] = lo;
+    t.count[o] = n;
+    for (int j = 0; j < n; ++j)
+      t.weights[static_cast<size_t>(o) * t.max_taps + j] = static_cast<float>(total > 0 ? w[j] / total : 0.0);
+  }
+  return t;
+}
+
+int centre_offset(int d) {
+  const int half = d / 2;
+  return (d % 2 == 0 || half % 2 == 0) ? half : half + 1;
+}
+
+CropTaps crop_taps(const VideoFrontEndConfig& config, int width, int height) {
+  const int crop = config.crop;
+  const bool landscape = width > height;
+  const int64_t short_in = landscape ? height : width;
+  const int64_t long_in = landscape ? width : height;
+  const int long_out = static_cast<int>(static_cast<double>(config.resize * long_in) / short_in);
+  const int out_w = landscape ? long_out : config.resize;
+  const int out_h = landscape ? config.resize : long_out;
+  return {resample_taps(width, out_w, centre_offset(out_w - crop), crop),
+          resample_taps(height, out_h, centre_offset(out_h - crop), crop)};
+}
+
+Normalisation normalisation(const VideoFrontEndConfig& config) {
+  Normalisation n;
+  for (int c = 0; c < 3; ++c) {
+    n.gain[c] = 1.0f / (255.0f * config.std[c]);
+    n.bias[c] = -config.mean[c] / config.std[c];
+  }
+  return n;
+}
+
+}  // namespace avts

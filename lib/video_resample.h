@@ -1,0 +1,41 @@
+// Internal to lib/: the geometry of the video front end, shared by the CPU path
+// (video_prep.cpp) and the CUDA kernels (cuda/video_prep.cu) so that both read the same
+// input pixels with the same weights.
+#pragma once
+
+#include <vector>
+
+#include "avts/config.h"
+
+namespace avts {
+
+// Antialiased bilinear resampling along one axis, as PIL and torch (antialias=True,
+// align_corners=False) do it: output pixel i is centred at scale * (i + 0.5) in the input; when
+// shrinking, the triangle filter is stretched by `scale` so every input pixel contributes.
+// Taps are made only for the output pixels [out_begin, out_begin + out_count).
+struct ResampleTaps {
+  std::vector<int> first;       // first input pixel of each output pixel
+  std::vector<int> count;       // how many input pixels it reads
+  std::vector<float> weights;   // out_count x max_taps, normalised to sum 1
+  int max_taps = 0;
+};
+
+ResampleTaps resample_taps(int in_size, int out_size, int out_begin, int out_count);
+
+// round(d / 2) with ties to even, as Python's round() in torchvision's center_crop.
+int centre_offset(int d);
+
+// The taps of one frame size: short side resized to `resize` (long side scaled and
+// truncated, as torchvision's Resize(int)), then the centre `crop` x `crop`.
+struct CropTaps {
+  ResampleTaps x, y;
+};
+CropTaps crop_taps(const VideoFrontEndConfig& config, int width, int height);
+
+// (v / 255 - mean) / std = v * gain + bias, per channel.
+struct Normalisation {
+  float gain[3], bias[3];
+};
+Normalisation normalisation(const VideoFrontEndConfig& config);
+
+}  // namespace avts

@@ -1,0 +1,188 @@
+"""End-to-end: `avts eval` on the test clips with an untrained model.
+
+An untrained model's numbers mean nothing about quality; this checks the command: the report's
+structure, counts and ranges, reproducibility, skipped inputs, errors, and that its offset
+machinery is `avts sync --shift-audio`'s: the same estimate for the same shift, and an estimate
+that follows a shift of +X ms by +X ms (positive = audio early).
+"""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+AVTS = os.environ["AVTS_TOOL"]
+MEDIA = os.environ["AVTS_TEST_MEDIA"]
+CLIPS = [os.path.join(MEDIA, n) for n in ("grid_s1_bbal8p.mpg", "grid_s1_lgas2n.mpg", "grid_s4_bgbu1p.webm")]
+SHIFTS = [-400, -200, -120, -80, -40, 0, 40, 80, 120, 200, 400]
+STATUSES = {"ok", "warn", "fail", "inconclusive"}
+
+
+def avts(*args):
+    return subprocess.run([AVTS, *args], capture_output=True, text=True, timeout=600)
+
+
+def fractions(obj):
+    """Every accuracy, AUC and share in a report section (None = no pairs of that kind)."""
+    return {k: v for k, v in obj.items() if k.startswith(("accuracy", "auc", "conclusive-accuracy", "inconclusive-share"))}
+
+
+class AvtsEval(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.model = os.path.join(cls.tmp.name, "m.avts")
+        p = avts("init", "--seed", "3", "-o", cls.model)
+        assert p.returncode == 0, p.stderr
+        cls.missing = os.path.join(cls.tmp.name, "gone.mpg")
+        cls.manifest = cls.write("manifest.txt", "# the test clips, and two inputs that cannot be used\n"
+                                 + "\n".join(CLIPS) + f"\n{cls.missing}\n{CLIPS[0]} train extra-column\n")
+        cls.run1 = avts("eval", cls.manifest, "-m", cls.model, "--json")
+        cls.run2 = avts("eval", cls.manifest, "-m", cls.model, "--json")
+        assert cls.run1.returncode == 0, cls.run1.stderr
+        cls.report = json.loads(cls.run1.stdout)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    @classmethod
+    def write(cls, name, text):
+        path = os.path.join(cls.tmp.name, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def trial(self, clip, shift):
+        [t] = [t for t in self.report["trials"] if t["input"] == clip and t["shift-ms"] == shift]
+        return t
+
+    def test_structure_and_counts(self):
+        r = self.report
+        self.assertEqual(r["sign"], "positive = audio early")
+        self.assertEqual(r["seed"], 1)
+        self.assertEqual(r["split"], "all")
+        self.assertEqual(r["clips"]["evaluated"], 3)
+        self.assertEqual(r["clips"]["skipped"], 2)  # the missing file and the bad line
+        self.assertEqual(r["clips"]["listed"], 5)
+        reasons = " ".join(s["reason"] for s in r["clips"]["skipped-inputs"])
+        self.assertIn("no such file", reasons)
+        self.assertIn("columns", reasons)
+        self.assertIn("skipping", self.run1.stderr)
+
+        c = r["sync-classification"]
+        self.assertEqual(c["clips"], 3)
+        self.assertEqual(c["positives"], 12)  # 4 windows per 3 s clip
+        self.assertEqual(c["easy-pairs"], 12)
+        self.assertEqual(c["hard-pairs"], 12)
+        self.assertGreater(c["threshold"], 0)
+
+        o = r["offset"]
+        self.assertEqual(o["shifts-ms"], SHIFTS)
+        self.assertEqual(o["tolerance-ms"], 40)  # one frame at the model's 25 fps
+        self.assertEqual(o["trials"], 33)
+        self.assertEqual([p["shift-ms"] for p in o["per-shift"]], SHIFTS)
+        for p in o["per-shift"]:
+            self.assertEqual(p["trials"], 3)
+            self.assertLessEqual(p["correct"] + p["inconclusive"], p["trials"])
+        self.assertEqual(sum(p["correct"] for p in o["per-shift"]), o["correct"])
+        self.assertEqual(sum(p["inconclusive"] for p in o["per-shift"]), o["inconclusive"])
+        self.assertEqual(len(r["trials"]), 33)
+        for t in r["trials"]:
+            self.assertEqual(t["truth-ms"], t["shift-ms"])  # clips recorded in sync: truth = +shift
+            self.assertIn(t["status"], STATUSES)
+            self.assertLessEqual(abs(t["offset-ms"]), o["max-offset-ms"])
+            self.assertEqual(t["correct"], t["status"] != "inconclusive" and not t["out-of-range"]
+                             and abs(t["offset-ms"] - t["truth-ms"]) <= 40)
+
+    def test_numbers_in_range(self):
+        c, o = self.report["sync-classification"], self.report["offset"]
+        # Always numbers: there are pairs of both kinds and trials.
+        for v in (c["accuracy-easy"], c["auc-easy"], c["accuracy-hard"], c["auc-hard"], o["accuracy"],
+                  o["inconclusive-share"]):
+            self.assertIsInstance(v, (int, float))
+        # Every accuracy, AUC and share in [0, 1]; None only where no trial was conclusive.
+        for section in [c, o] + o["per-shift"]:
+            for k, v in fractions(section).items():
+                if v is None:
+                    self.assertEqual(k, "conclusive-accuracy")
+                    self.assertEqual(section["inconclusive"], section["trials"])
+                else:
+                    self.assertTrue(0 <= v <= 1, (k, v))
+        for k in ("mean-distance-positive", "mean-distance-easy", "mean-distance-hard"):
+            self.assertGreater(c[k], 0)
+        # The untrained model is not confident: its estimates are inconclusive, and said so.
+        self.assertEqual(o["inconclusive-share"], o["inconclusive"] / o["trials"])
+        self.assertGreater(o["inconclusive-share"], 0.5)
+
+    def test_reproducible(self):
+        self.assertEqual(self.run1.returncode, 0)
+        self.assertEqual(self.run1.stdout, self.run2.stdout)
+        other = avts("eval", self.manifest, "-m", self.model, "--json", "--seed", "2", "--shifts", "0")
+        self.assertEqual(other.returncode, 0, other.stderr)
+        self.assertNotEqual(json.loads(other.stdout)["sync-classification"], self.report["sync-classification"])
+
+    def test_same_estimate_as_avts_sync_shift_audio(self):
+        clip = CLIPS[1]
+        for shift in (-120, 200):
+            p = avts("sync", clip, "-m", self.model, "--json", "--shift-audio", str(shift))
+            self.assertIn(p.returncode, (0, 1), p.stderr)
+            summary = json.loads(p.stdout)["summary"]
+            t = self.trial(clip, shift)
+            self.assertAlmostEqual(t["offset-ms"], summary["offset-ms"], places=6)
+            self.assertAlmostEqual(t["confidence"], summary["confidence"], places=9)
+            self.assertEqual(t["out-of-range"], summary["out-of-range"])
+            self.assertEqual(t["windows"], summary["windows"])
+
+    def test_estimate_follows_the_shift(self):
+        # An untrained model still has a distance curve shaped by the audio: moving the audio
+        # by d moves its minimum by d. Between neighbouring shifts whose estimates are both in
+        # range, the estimate must move by +d (positive = audio early), not -d and not 0.
+        along, against = 0, 0
+        for clip in CLIPS:
+            for a, b in zip(SHIFTS, SHIFTS[1:]):
+                ta, tb = self.trial(clip, a), self.trial(clip, b)
+                if ta["out-of-range"] or tb["out-of-range"]:
+                    continue
+                moved = tb["offset-ms"] - ta["offset-ms"]
+                along += abs(moved - (b - a)) < 1
+                against += abs(moved + (b - a)) < 1
+        self.assertGreaterEqual(along, 3)
+        self.assertGreater(along, against)
+
+    def test_split_and_table(self):
+        manifest = self.write("split.txt", f"{CLIPS[0]} train\n{CLIPS[1]} val\n{CLIPS[2]} train\n")
+        p = avts("eval", manifest, "-m", self.model, "--split", "validation", "--shifts", "0,40")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertIn("1 clips evaluated, 0 skipped (split validation)", lines[0])
+        for label in ("accuracy", "mean absolute error", "inconclusive"):
+            self.assertEqual(sum(1 for l in lines if l.strip().startswith(label + " ")), 1, (label, p.stdout))
+        self.assertTrue(any("positives vs easy negatives" in l for l in lines))
+        self.assertTrue(any("positives vs hard negatives" in l for l in lines))
+        self.assertTrue(any(l.split()[:2] == ["+40", "1"] for l in lines), p.stdout)  # per-shift row
+        self.assertIn("positive offset = audio early", p.stdout)
+
+    def test_errors_exit_2(self):
+        empty = self.write("empty.txt", "# nothing\n")
+        tagged = self.write("tagged.txt", f"{CLIPS[0]} train\n")
+        unusable = self.write("unusable.txt", f"{self.missing}\n")
+        bogus_model = self.write("bogus.avts", "not a model")
+        cases = [
+            (["eval", os.path.join(self.tmp.name, "none.txt"), "-m", self.model], "none.txt"),
+            (["eval", empty, "-m", self.model], "lists no media files"),
+            (["eval", tagged, "-m", self.model, "--split", "validation"], "validation split"),
+            (["eval", unusable, "-m", self.model], "could be evaluated"),
+            (["eval", self.manifest, "-m", bogus_model], "bogus.avts"),
+            (["eval", self.manifest, "-m", os.path.join(self.tmp.name, "none.avts")], "none.avts"),
+            (["eval", self.manifest, "-m", self.model, "--split", "nonsense"], "nonsense"),
+            (["eval", self.manifest, "-m", self.model, "--shifts", "10,x"], "'x'"),
+        ]
+        for args, text in cases:
+            p = avts(*args)
+            self.assertEqual(p.returncode, 2, (args, p.stdout, p.stderr))
+            self.assertIn(text, p.stderr, args)
+
+
+if __name__ == "__main__":
+    unittest.main()

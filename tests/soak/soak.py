@@ -1,0 +1,126 @@
+"""Soak test: avtssyncbin on an endless test source, faster than real time, with the
+process's resident memory (RSS) recorded over time. Memory must stay flat.
+
+    /usr/bin/python3 tests/soak/soak.py --seconds 3600 --csv soak.csv          # the long run
+    /usr/bin/python3 tests/soak/soak.py --seconds 25 --model tiny.avts          # the suite's
+
+The pipeline runs in this process (so that stream time and reports are counted too):
+videotestsrc and audiotestsrc (not live) -> avtssyncbin (with correct=true, so the
+corrector's pad offsets are exercised) -> fakesinks without sync. Every --interval seconds
+a CSV row: wall time, stream time, RSS (MiB), reports so far. After --warmup seconds, RSS
+must stay within --max-growth-mb of its level at the end of the warm-up, and the slope of a
+least-squares line through the samples must stay below --max-slope-mb-per-hour (per hour of
+wall time). Exit 0 if it held, 1 if not, 2 on a pipeline error.
+"""
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import gi
+
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst  # noqa: E402
+
+
+def rss_mib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def slope_per_hour(ts, ys):
+    n = len(ts)
+    if n < 2:
+        return 0.0
+    mt, my = sum(ts) / n, sum(ys) / n
+    var = sum((t - mt) ** 2 for t in ts)
+    return 0.0 if var == 0 else sum((t - mt) * (y - my) for t, y in zip(ts, ys)) / var * 3600.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=3600, help="wall-clock length of the run")
+    ap.add_argument("--interval", type=float, default=1.0, help="seconds between RSS samples")
+    ap.add_argument("--warmup", type=float, default=None, help="seconds before memory must be flat (default: 30%%)")
+    ap.add_argument("--max-growth-mb", type=float, default=16.0)
+    ap.add_argument("--max-slope-mb-per-hour", type=float, default=20.0)
+    ap.add_argument("--model", help="model file (default: a fresh 'avts init' avts-compact model)")
+    ap.add_argument("--size", default="320x240", help="video frame size")
+    ap.add_argument("--csv", help="write the samples here")
+    args = ap.parse_args()
+    warmup = args.warmup if args.warmup is not None else 0.3 * args.seconds
+
+    Gst.init(None)
+    tmp = tempfile.TemporaryDirectory()
+    model = args.model
+    if not model:
+        model = os.path.join(tmp.name, "compact.avts")
+        subprocess.run([os.environ.get("AVTS_TOOL", "avts"), "init", "-o", model], check=True, capture_output=True)
+    width, height = args.size.split("x")
+    pipeline = Gst.parse_launch(
+        f"videotestsrc is-live=false pattern=ball ! video/x-raw,width={width},height={height},framerate=25/1 ! "
+        f"b.video_sink audiotestsrc is-live=false wave=ticks ! audio/x-raw,rate=48000,channels=2 ! b.audio_sink "
+        f"avtssyncbin name=b model-file={model} correct=true interval=1000 "
+        "b.video_src ! fakesink sync=false b.audio_src ! fakesink sync=false")
+    bus = pipeline.get_bus()
+    pipeline.set_state(Gst.State.PLAYING)
+
+    rows, reports = [], 0
+    start = time.monotonic()
+    next_sample = start
+    status = 0
+    while True:
+        now = time.monotonic()
+        if now >= next_sample:
+            ok, position = pipeline.query_position(Gst.Format.TIME)
+            rows.append((now - start, position / Gst.SECOND if ok else float("nan"), rss_mib(), reports))
+            next_sample += args.interval
+            if now - start >= args.seconds:
+                break
+        msg = bus.timed_pop_filtered(int(max(0.0, next_sample - time.monotonic()) * Gst.SECOND),
+                                     Gst.MessageType.ERROR | Gst.MessageType.EOS | Gst.MessageType.ELEMENT)
+        if msg is None:
+            continue
+        if msg.type == Gst.MessageType.ELEMENT:
+            reports += msg.get_structure().get_name() == "avts-sync"
+        else:
+            err = msg.parse_error()[0].message if msg.type == Gst.MessageType.ERROR else "unexpected EOS"
+            print(f"soak: pipeline stopped: {err}", file=sys.stderr)
+            status = 2
+            break
+    pipeline.set_state(Gst.State.NULL)
+
+    if args.csv:
+        with open(args.csv, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["wall_s", "stream_s", "rss_mib", "reports"])
+            w.writerows([f"{x:.3f}" for x in r[:3]] + [r[3]] for r in rows)
+    if status:
+        return status
+
+    settled = [r for r in rows if r[0] >= warmup]
+    base = settled[0][2]
+    peak = max(r[2] for r in settled)
+    slope = slope_per_hour([r[0] for r in settled], [r[2] for r in settled])
+    wall, stream = rows[-1][0], rows[-1][1]
+    print(f"soak: {wall:.0f} s wall, {stream:.0f} s of stream ({stream / wall:.1f}x real time), {reports} reports; "
+          f"RSS {rows[0][2]:.1f} MiB at start, {base:.1f} MiB after {warmup:.0f} s warm-up, peak {peak:.1f}, "
+          f"end {rows[-1][2]:.1f}; slope after warm-up {slope:+.1f} MiB/h")
+    if reports == 0:
+        print("soak: FAILED: no reports", file=sys.stderr)
+        return 1
+    if peak - base > args.max_growth_mb or slope > args.max_slope_mb_per_hour:
+        print(f"soak: FAILED: memory grows (limits: {args.max_growth_mb} MiB over the warm-up level, "
+              f"{args.max_slope_mb_per_hour} MiB/h)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
