@@ -15,7 +15,7 @@ avts="$build/tools/avts"
 model=models/avts-compact.avts
 clip=tests/media/grid_s2_bbil4a.webm
 
-"$avts" info "$model" | head -n 8
+"$avts" info "$model" | sed -n 1,8p
 echo
 echo "== $clip as recorded"
 # Exit code 1 means "outside tolerance or inconclusive": a verdict, not a failure of the demo.

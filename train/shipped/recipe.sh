@@ -2,7 +2,8 @@
 # Rebuilds the shipped model (models/avts-compact.avts) from scratch: the GRID clips of
 # MEDIA_DIR split by speaker (manifest.sh), then one `avts train` run with the settings
 # measured in models/README.md. Extra arguments go to `avts train` after the recipe's own,
-# so they override them (tests shorten the run with --epochs 1).
+# so they override them (tests shorten the run with --epochs 1). The shipped file is the model
+# this run writes after epoch 7 of 10 (see models/README.md).
 # Usage: train/shipped/recipe.sh MEDIA_DIR [OUTPUT] [avts train flags...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
