@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "avts/error.h"
-#include "pickle_lengths.h"
+#include "pickle_check.h"
 
 namespace avts::archive {
 
@@ -150,7 +150,7 @@ c10::IValue read(const std::string& path) {
     caffe2::serialize::PyTorchStreamReader reader(path);
     if (reader.hasRecord("data.pkl")) {
       const auto [pickle, size] = reader.getRecord("data.pkl");
-      check_pickle_lengths(static_cast<const char*>(pickle.get()), size);
+      check_pickle(static_cast<const char*>(pickle.get()), size);
     }
     // No type resolver and no object loader: the unpickler rebuilds tensors and plain
     // containers only and refuses every other global, so no code from the file runs.

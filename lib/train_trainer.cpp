@@ -182,16 +182,18 @@ struct Trainer::Impl {
     std::vector<torch::Tensor> videos, positives, negatives;
     for (const Anchor& a : anchors) {
       const int64_t start = draw_anchor_start(*a.file, a.slot, rng);
+      std::vector<Sample> samples;  // drawn first: the random sequence of one negative is the paper's
+      for (int64_t j = 0; j < k; ++j) {
+        samples.push_back(draw_sample(s, a.file, start, bank, rng));
+        hard_fallbacks += samples.back().hard_fallback;
+      }
       VideoCut cut = options.random_crop ? random_cut(*a.file, start, c.video.crop, options.flip, rng)
                                          : centre_cut(*a.file, start, c.video.crop);
       if (!options.random_crop && options.flip) cut.flip = std::bernoulli_distribution(0.5)(rng);
       videos.push_back(video_cut(*a.file, cut, c.video.crop));
       positives.push_back(audio_clip(*a.file, a.file->audio_start(start), draw_gain(), c.audio.log_offset));
-      for (int64_t j = 0; j < k; ++j) {
-        const Sample sample = draw_sample(s, a.file, start, bank, rng);
-        hard_fallbacks += sample.hard_fallback;
+      for (const Sample& sample : samples)
         negatives.push_back(audio_clip(*sample.negative.file, sample.negative.start, draw_gain(), c.audio.log_offset));
-      }
     }
     const auto n = static_cast<int64_t>(anchors.size());
     const torch::Device device = model->impl().device;

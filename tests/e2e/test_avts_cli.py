@@ -29,7 +29,7 @@ class AvtsCommand(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.model = os.path.join(cls.tmp.name, "compact.avts")
-        avts("init", "--preset", "avts-compact", "--seed", "1", "-o", cls.model)
+        avts("init", "--preset", "avts-compact", "--clip-seconds", "1", "--seed", "1", "-o", cls.model)
 
     @classmethod
     def tearDownClass(cls):

@@ -19,6 +19,7 @@ namespace avts::test {
 // resize, so frames are stored as they are), quarter-width nets: milliseconds per clip.
 inline ModelConfig tiny_train_config() {
   ModelConfig c = ModelConfig::preset_config("avts-compact");
+  c.clip_seconds = 1.0;
   c.video.resize = 36;
   c.video.crop = 32;
   c.video_base_width = 4;

@@ -18,6 +18,19 @@ def avts(*args, timeout=120):
     return subprocess.run([AVTS, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=ENV)
 
 
+def clip_seconds(model):
+    """The clip (window) length of a model file, from `avts info --json`."""
+    import json
+    p = avts("info", "--json", model)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)["clip_seconds"]
+
+
+def window_starts(first, media_end, clip, hop):
+    """Starts of the windows, every `hop` from `first`, that end within the media."""
+    return np.arange(first, media_end - clip + 1e-9, hop)
+
+
 def gst_launch(*pipeline, timeout=60):
     """Runs gst-launch-1.0 (quiet) on the pipeline words; returns the CompletedProcess."""
     return subprocess.run(["gst-launch-1.0", "-q", *pipeline], capture_output=True, text=True,

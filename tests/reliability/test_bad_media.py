@@ -14,7 +14,7 @@ import unittest
 import numpy as np
 
 import media
-from media import avts
+from media import avts, window_starts
 
 
 class BadMedia(unittest.TestCase):
@@ -23,11 +23,12 @@ class BadMedia(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         d = cls.tmp.name
         cls.model = os.path.join(d, "m.avts")
-        assert avts("init", "--seed", "2", "-o", cls.model).returncode == 0
+        assert avts("init", "--seed", "2", "--clip-seconds", "1", "-o", cls.model).returncode == 0
         cls.av = media.webm(os.path.join(d, "av.webm"), 3.0)
         cls.video_only = media.webm(os.path.join(d, "video_only.webm"), 2.0, audio=False)
         cls.audio_only = media.wav(os.path.join(d, "audio_only.wav"), 2.0)
-        cls.short = media.webm(os.path.join(d, "short.webm"), 0.4)
+        cls.clip = media.clip_seconds(cls.model)  # the window length
+        cls.short = media.webm(os.path.join(d, "short.webm"), cls.clip / 2)
 
     @classmethod
     def tearDownClass(cls):
@@ -55,7 +56,7 @@ class BadMedia(unittest.TestCase):
         # The video of the same file is fine.
         p, out, _ = self.features(self.video_only, "video")
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(np.load(out).shape, (6, 128))  # 2 s, 1 s windows every 200 ms: 0.0 .. 1.0
+        self.assertEqual(np.load(out).shape, (len(window_starts(0, 2.0, self.clip, 0.2)), 128))  # 2 s, every 200 ms
 
     def test_no_video_track(self):
         p, _, _ = self.features(self.audio_only, "video")
@@ -117,7 +118,7 @@ class BadMedia(unittest.TestCase):
                          "matroskamux", "name=mux")
         p, out, times = self.features(big, "video")
         self.assertEqual(p.returncode, 0, p.stderr)
-        np.testing.assert_allclose(np.load(times), [0.0, 0.2, 0.4])  # windows that fit in 1.5 s
+        np.testing.assert_allclose(np.load(times), window_starts(0, 1.5, self.clip, 0.2))  # those within 1.5 s
         self.assertTrue(np.all(np.isfinite(np.load(out))))
         sync = avts("sync", big, "-m", self.model, "--json")
         self.assertIn(sync.returncode, (0, 1), sync.stderr)
@@ -126,7 +127,7 @@ class BadMedia(unittest.TestCase):
         multi = media.wav(self.path("8ch.wav"), 3.0, rate=96000, channels=8)
         p, out, times = self.features(multi, "audio")
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(np.load(out).shape, (51, 128))  # 3 s: windows at 0.00 .. 2.00 s every 40 ms
+        self.assertEqual(np.load(out).shape, (len(window_starts(0, 3.0, self.clip, 0.04)), 128))  # 3 s, every 40 ms
         np.testing.assert_allclose(np.diff(np.load(times)), 0.04, atol=1e-9)
 
     def test_variable_frame_rate(self):
@@ -143,7 +144,8 @@ class BadMedia(unittest.TestCase):
         t = np.load(times)
         self.assertEqual(t[0], 0.0)
         np.testing.assert_allclose(np.diff(t), 0.2, atol=1e-9)
-        self.assertGreaterEqual(len(t), 10)  # starts 0.0 .. 1.8 at least (the last frame may end early)
+        # All the windows within 3 s, but maybe the last (the last frame may end early).
+        self.assertGreaterEqual(len(t), len(window_starts(0, 3.0, self.clip, 0.2)) - 1)
         sync = avts("sync", vfr, "-m", self.model, "--json")
         self.assertIn(sync.returncode, (0, 1), sync.stderr)
         self.assertGreater(len(json.loads(sync.stdout)["reports"]), 0)
@@ -157,9 +159,9 @@ class BadMedia(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         t = np.load(times)
         before, after = t[t < 2.0], t[t >= 2.0]
-        np.testing.assert_allclose(before, [0.0, 0.2, 0.4])
-        self.assertEqual(after[0], 3.6)  # the first grid point after the frames resume at 3.5 s
-        np.testing.assert_allclose(np.diff(after), 0.2, atol=1e-9)
+        np.testing.assert_allclose(before, window_starts(0, 1.52, self.clip, 0.2))
+        # A new grid: its first point after the frames resume at 3.5 s is 3.6.
+        np.testing.assert_allclose(after, window_starts(3.6, 3.5 + 1.52, self.clip, 0.2))
 
 
 if __name__ == "__main__":

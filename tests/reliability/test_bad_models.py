@@ -119,7 +119,8 @@ class BadModels(unittest.TestCase):
                                   None),
             "hostile-pickle.avts": (None, "unknown type posix.system", None),  # os.system, as Python names it
             "huge-tensor.avts": (None, "a tensor claims more data than its storage holds", None),
-            "huge-string.avts": (None, "its pickle has a length at byte 2 that reaches past its end", None),
+            "huge-string.avts": (None, "its pickle has a length that reaches past its end at byte 2", None),
+            "stack-underflow.avts": (None, "its pickle takes more from its stack than there is at byte 2", None),
         }
         cls.cases = {}
         for name, (data, problem, element_problem) in files.items():
@@ -135,6 +136,9 @@ class BadModels(unittest.TestCase):
         # allocate and clear all of it before finding the pickle too short.
         write_zip(cls.cases["huge-string.avts"][0], {
             "archive/data.pkl": b"\x80\x02X\xf0\xff\xff\xffabc.", "archive/version": "3\n"})
+        # TUPLE3 on an empty stack: LibTorch's unpickler would pop what is not there.
+        write_zip(cls.cases["stack-underflow.avts"][0], {
+            "archive/data.pkl": b"\x80\x02\x87\x87\x87.", "archive/version": "3\n"})
 
     @classmethod
     def tearDownClass(cls):

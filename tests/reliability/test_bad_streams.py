@@ -12,7 +12,7 @@ import unittest
 import numpy as np
 
 import streams
-from media import avts
+from media import avts, clip_seconds, window_starts
 from streams import Gst, audio_caps, feature_rows, run, run_of, video_caps
 
 DIM = 128
@@ -42,8 +42,15 @@ class BadStreams(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.model = os.path.join(cls.tmp.name, "compact.avts")
         cls.other = os.path.join(cls.tmp.name, "other.avts")
-        assert avts("init", "--seed", "1", "-o", cls.model).returncode == 0
-        assert avts("init", "--seed", "2", "-o", cls.other).returncode == 0
+        assert avts("init", "--seed", "1", "--clip-seconds", "1", "-o", cls.model).returncode == 0
+        assert avts("init", "--seed", "2", "--clip-seconds", "1", "-o", cls.other).returncode == 0
+        cls.clip = clip_seconds(cls.model)  # the window length
+
+    def audio_windows(self, first, end):
+        return window_starts(first, end, self.clip, HOP_A)
+
+    def video_windows(self, first, end):
+        return window_starts(first, end, self.clip, HOP_V)
 
     @classmethod
     def tearDownClass(cls):
@@ -74,9 +81,8 @@ class BadStreams(unittest.TestCase):
         r = audio_features(self.model, [(audio_caps(), run_of(0, 3, 0.1) + run_of(1, 3, 0.1))])
         self.expect_clean_run(r)
         t, discont = feature_rows(r.buffers["out"], DIM)
-        # 0..3 s gives windows 0.00..2.00; the restart at 1 s gives 1.00..2.00 again, DISCONT.
-        first = np.round(np.arange(0, 2.0 + 1e-9, HOP_A), 6)
-        again = np.round(np.arange(1, 2.0 + 1e-9, HOP_A), 6)
+        # The windows of 0..3 s, then those of 1..3 s again after the restart, DISCONT.
+        first, again = self.audio_windows(0, 3), self.audio_windows(1, 3)
         np.testing.assert_allclose(t, np.concatenate([first, again]), atol=1e-6)
         self.assertTrue(discont[len(first)])
         self.assertEqual(discont.sum(), 2)  # the start and the restart
@@ -85,7 +91,7 @@ class BadStreams(unittest.TestCase):
         r = audio_features(self.model, [(audio_caps(), run_of(0, 2, 0.1) + run_of(1.7, 3, 0.1))])
         self.expect_clean_run(r)
         t, discont = feature_rows(r.buffers["out"], DIM)
-        np.testing.assert_allclose(t, np.arange(0, 2.0 + 1e-9, HOP_A), atol=1e-6)  # one grid, no repeat
+        np.testing.assert_allclose(t, self.audio_windows(0, 3), atol=1e-6)  # one grid, no repeat
         self.assertEqual(discont.sum(), 1)
 
     def test_audio_gap_fills_below_a_second_restarts_above(self):
@@ -94,7 +100,7 @@ class BadStreams(unittest.TestCase):
         self.expect_clean_run(r)
         t, discont = feature_rows(r.buffers["out"], DIM)
         # 0.5 s gap: filled with silence, the grid goes on to 3.5 s. 2.5 s gap: a new grid.
-        np.testing.assert_allclose(t, np.concatenate([np.arange(0, 2.5 + 1e-9, HOP_A), np.arange(6.0, 6.5 + 1e-9, HOP_A)]),
+        np.testing.assert_allclose(t, np.concatenate([self.audio_windows(0, 3.5), self.audio_windows(6, 7.5)]),
                                    atol=1e-6)
         self.assertEqual(discont.sum(), 2)
 
@@ -103,15 +109,17 @@ class BadStreams(unittest.TestCase):
         r = audio_features(self.model, [(audio_caps(), items)])
         self.expect_clean_run(r)
         t, discont = feature_rows(r.buffers["out"], DIM)
-        np.testing.assert_allclose(t, np.arange(0, 2.0 + 1e-9, HOP_A), atol=1e-6)
+        np.testing.assert_allclose(t, self.audio_windows(0, 3), atol=1e-6)
         self.assertEqual(discont.sum(), 1)
 
     def test_video_jumping_back_starts_a_new_grid(self):
         r = video_features(self.model, [(video_caps(), run_of(0, 2, 0.04) + run_of(0.5, 2, 0.04))])
         self.expect_clean_run(r)
         t, discont = feature_rows(r.buffers["out"], DIM)
-        np.testing.assert_allclose(t, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 0.6, 0.8, 1.0], atol=1e-6)
-        self.assertEqual(list(np.nonzero(discont)[0]), [0, 6])
+        # The windows of 0..2 s, then a new grid from 0.6 s (the first point after 0.5 s).
+        first, again = self.video_windows(0, 2), self.video_windows(0.6, 2)
+        np.testing.assert_allclose(t, np.concatenate([first, again]), atol=1e-6)
+        self.assertEqual(list(np.nonzero(discont)[0]), [0, len(first)])
 
     def test_monitor_with_timestamps_jumping_back_and_gaps(self):
         # Both streams: 0..4 s, back to 1 s, on to 5 s, then a 3 s gap, then 8..11 s.
@@ -133,7 +141,7 @@ class BadStreams(unittest.TestCase):
                                         (audio_caps(96000, 6), run_of(4, 6, 0.1))])
         self.expect_clean_run(r)
         t, discont = feature_rows(r.buffers["out"], DIM)
-        np.testing.assert_allclose(t, np.arange(0, 5.0 + 1e-9, HOP_A), atol=1e-6)
+        np.testing.assert_allclose(t, self.audio_windows(0, 6), atol=1e-6)
         self.assertEqual(discont.sum(), 1)
 
     def test_video_caps_change_mid_stream_keeps_the_grid(self):
@@ -142,7 +150,7 @@ class BadStreams(unittest.TestCase):
                                         (video_caps(1, 1, "0/1"), run_of(4, 6, 0.1))])
         self.expect_clean_run(r)
         t, _ = feature_rows(r.buffers["out"], DIM)
-        np.testing.assert_allclose(t, np.arange(0, 5.0 + 1e-9, HOP_V), atol=1e-6)
+        np.testing.assert_allclose(t, self.video_windows(0, 6), atol=1e-6)
 
     def test_monitor_with_caps_changing_mid_stream(self):
         a = [(audio_caps(48000, 2), run_of(0, 3, 0.1)), (audio_caps(22050, 1), run_of(3, 6, 0.1))]
@@ -158,13 +166,13 @@ class BadStreams(unittest.TestCase):
         r = video_features(self.model, [(video_caps(3840, 2160, "2/1"), run_of(0, 1.5, 0.5))])
         self.expect_clean_run(r)
         t, _ = feature_rows(r.buffers["out"], DIM)
-        np.testing.assert_allclose(t, [0.0, 0.2, 0.4], atol=1e-6)
+        np.testing.assert_allclose(t, self.video_windows(0, 1.5), atol=1e-6)
 
     def test_8_channels_at_96_khz(self):
         r = audio_features(self.model, [(audio_caps(96000, 8), run_of(0, 2, 0.05))])
         self.expect_clean_run(r)
         t, _ = feature_rows(r.buffers["out"], DIM)
-        np.testing.assert_allclose(t, np.arange(0, 1.0 + 1e-9, HOP_A), atol=1e-6)
+        np.testing.assert_allclose(t, self.audio_windows(0, 2), atol=1e-6)
 
     def test_audio_beyond_what_the_converter_takes_is_refused_clearly(self):
         # GstAudioConverter crashes on these (63 channels at most; a rate near 2^31 Hz wants

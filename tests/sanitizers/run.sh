@@ -3,15 +3,19 @@
 #
 #   --asan DIR      builds the element tests (meson suite 'gst') and state_cycles with
 #                   AddressSanitizer + UndefinedBehaviorSanitizer (meson's b_sanitize) in DIR
-#                   and runs them; any report fails the run. LibTorch, GLib and GStreamer are
-#                   not instrumented; allocations they keep for the process's life are listed
-#                   in tests/sanitizers/lsan.supp.
+#                   and runs them (state_cycles with 10 cycles); any report fails the run.
+#                   LibTorch, GLib and GStreamer are not instrumented; allocations they keep
+#                   for the process's life are listed in tests/sanitizers/lsan.supp.
 #   --valgrind DIR  runs DIR's state_cycles (a normal build) under valgrind twice, with N and
 #                   2N cycles of NULL -> PLAYING -> NULL: no memory error, and no more memory
 #                   lost after 2N cycles than after N.
 #
-#   tests/sanitizers/run.sh --asan build-asan --valgrind build       (both; CI runs this)
-#   tests/sanitizers/run.sh --asan build-asan --tests avtssync        (one test, while debugging)
+#   --short         under ASan, only the monitoring chain's element tests (avtsaudiofeat,
+#                   avtsvideofeat, avtssync, avtssyncbin) and state_cycles: CI's short form.
+#
+#   tests/sanitizers/run.sh --asan build-asan --valgrind build        (everything)
+#   tests/sanitizers/run.sh --short --asan build-asan --valgrind build (what CI runs)
+#   tests/sanitizers/run.sh --asan build-asan --tests avtssync         (one test, while debugging)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 asan="" valgrind_build="" only=() cycles=${AVTS_VALGRIND_CYCLES:-3}
@@ -20,7 +24,8 @@ while [ $# -gt 0 ]; do
     --asan) asan=$(realpath -m "$2"); shift 2 ;;
     --valgrind) valgrind_build=$(realpath -m "$2"); shift 2 ;;
     --tests) read -ra only <<<"$2"; shift 2 ;;
-    *) echo "usage: $0 [--asan BUILD_DIR] [--valgrind BUILD_DIR] [--tests 'NAME ...']" >&2; exit 2 ;;
+    --short) only=(avtsaudiofeat avtsvideofeat avtssync avtssyncbin); shift ;;
+    *) echo "usage: $0 [--short] [--asan BUILD_DIR] [--valgrind BUILD_DIR] [--tests 'NAME ...']" >&2; exit 2 ;;
   esac
 done
 [ -n "$asan$valgrind_build" ] || { echo "usage: $0 [--asan BUILD_DIR] [--valgrind BUILD_DIR]" >&2; exit 2; }
@@ -34,16 +39,16 @@ if [ -n "$asan" ]; then
       -Dcuda=disabled -Dcpp_args='-O1 -g1 -fno-omit-frame-pointer' >"$asan.setup.log" 2>&1 ||
       { cat "$asan.setup.log" >&2; exit 1; }
   fi
-  # The element tests (suite gst) and state_cycles, or the tests named with --tests: their
-  # names, and the programs to build for them (nothing else).
+  # The element tests (suite gst), or those named with --tests: their names, and the
+  # programs to build for them and state_cycles (nothing else).
   selected=$(cd "$asan" && meson introspect --tests | /usr/bin/python3 -c '
 import json, os, sys
 only = sys.argv[1:]
 for t in json.load(sys.stdin):
-    if (t["name"] in only) if only else ("avts:gst" in t["suite"] or t["name"] == "state_cycles"):
+    if (t["name"] in only) if only else "avts:gst" in t["suite"]:
         print(t["name"], os.path.relpath(t["cmd"][0]))' "${only[@]}")
   [ -n "$selected" ] || { echo "sanitizers: no such tests: ${only[*]}" >&2; exit 2; }
-  ninja -C "$asan" $(cut -d" " -f2 <<<"$selected") gst/libgstavts.so >/dev/null
+  ninja -C "$asan" $(cut -d" " -f2 <<<"$selected") tests/reliability/state_cycles gst/libgstavts.so >/dev/null
   echo "sanitizers: ASan + UBSan build ready in $((SECONDS - start)) s"
 
   export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:malloc_context_size=64:${ASAN_OPTIONS:-}"
@@ -52,7 +57,9 @@ for t in json.load(sys.stdin):
   # The plugin scanner is a separate, uninstrumented program that cannot load an ASan
   # plugin: scan in the (instrumented) test process instead.
   export GST_REGISTRY_FORK=no
-  if meson test -C "$asan" --no-rebuild --print-errorlogs --num-processes 2 -t 4 $(cut -d" " -f1 <<<"$selected"); then
+  if meson test -C "$asan" --no-rebuild --print-errorlogs --num-processes 2 -t 4 $(cut -d" " -f1 <<<"$selected") &&
+     GST_PLUGIN_PATH="$asan/gst" GST_REGISTRY="$asan/tests/gst-registry.bin" \
+       "$asan/tests/reliability/state_cycles" --cycles 8 --warmup 2 --max-growth-kb 1e9; then
     echo "sanitizers: ASan + UBSan: no report ($((SECONDS - start)) s)"
   else
     status=1
