@@ -4,7 +4,7 @@
   exits with 128 + the signal; the model file stays the last finished epoch's; --resume
   continues to the end.
 - Killed while writing (SIGXFSZ from a file-size limit kills the process inside write(),
-  as a kill -9 at that moment would), and kill -9 at arbitrary moments: the files under
+  as a kill -9 at that moment would), and kill -9 at four moments of a run: the files under
   their names are always whole; --resume continues.
 - Disk full while saving (a small tmpfs; and EFBIG from a file-size limit): exit code 2 with
   the system's reason, the previous files byte for byte, no temporary file left behind.
@@ -167,7 +167,7 @@ class TrainFaults(unittest.TestCase):
     def test_kill_9_at_any_moment_leaves_whole_files(self):
         model, _, _ = self.after_first_epoch("kill9")
         kills = 0
-        for delay in (0.5, 1.5, 2.5, 3.5, 4.5, 5.5):
+        for delay in (0.5, 2.0, 3.5, 5.0):
             proc = subprocess.Popen(self.train_args(model, 30, resume=model + ".ckpt"), stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, env=ENV)
             time.sleep(delay)
