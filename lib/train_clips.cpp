@@ -16,6 +16,12 @@ constexpr int64_t kSecond = 1'000'000'000;
 // (coarse container time bases), and audio jitter below this is neither gap nor overlap.
 constexpr int64_t kToleranceNs = 1'000'000;
 
+// Forward jumps of the same size in both streams, this far apart at most, are one jump of the
+// container's clock, not missing media (GStreamer's MPEG-PS demuxer stamps GRID's .mpg files
+// with a 236 ms jump, at 1.75 s in the audio and 1.84 s in the video, over continuous content).
+constexpr int64_t kClockJumpSizeToleranceNs = 2'000'000;
+constexpr int64_t kClockJumpDistanceNs = kSecond;
+
 // round(d / 2) with ties to even, as torchvision's center_crop and the inference front end.
 int64_t centre_offset(int64_t d) {
   const int64_t half = d / 2;
@@ -50,6 +56,7 @@ struct TrainingFile::Impl {
     } else {
       const int64_t gap = pts - (audio_pts0 + samples_to_ns(static_cast<int64_t>(audio.size())));
       if (gap > kToleranceNs) {
+        audio_jumps.push_back({pts, gap, static_cast<int64_t>(audio.size())});
         audio.resize(audio.size() + static_cast<size_t>(ns_to_samples(gap)), 0.0f);
       } else if (gap < -kToleranceNs) {
         const size_t overlap = std::min<size_t>(n, static_cast<size_t>(ns_to_samples(-gap)));
@@ -100,12 +107,57 @@ struct TrainingFile::Impl {
       video_pts0 = pts;
     } else {
       if (pts < held_pts) return;  // goes back: not part of this file's timeline
-      emit_held_frame_until(pts);
-      held_spacing = pts - held_pts;
+      const int64_t excess = held_spacing > 0 ? pts - held_pts - held_spacing : 0;
+      if (excess > std::max(kToleranceNs, held_spacing / 2)) {  // not jitter: a jump
+        // Remember which of the frames held over the jump stand for it, should it turn out to
+        // be a clock jump (close_clock_jumps): those beyond where the usual spacing would end.
+        int64_t usual_end = static_cast<int64_t>(frames.size());
+        while (grid_time(usual_end) < pts - excess - kToleranceNs) ++usual_end;
+        emit_held_frame_until(pts);
+        const int64_t filler = std::max<int64_t>(0, static_cast<int64_t>(frames.size()) - usual_end);
+        video_jumps.push_back({pts, excess, usual_end, filler});
+      } else {
+        emit_held_frame_until(pts);
+        held_spacing = pts - held_pts;
+      }
     }
     held = resize(image);
     held_pts = pts;
     held_duration = duration;
+  }
+
+  // A forward jump of the same size in both streams is the container's clock jumping over
+  // continuous content: take out the video frames held over it and as much audio (silence
+  // first), so that both streams run on unbroken and stay aligned to each other. A jump in
+  // one stream alone is missing media and stays filled.
+  void close_clock_jumps() {
+    struct Cut {
+      int64_t at, count;
+    };
+    std::vector<Cut> frame_cuts, sample_cuts;
+    size_t next_video = 0;
+    for (const AudioJump& a : audio_jumps) {
+      for (size_t v = next_video; v < video_jumps.size(); ++v) {
+        const VideoJump& j = video_jumps[v];
+        if (std::llabs(j.size - a.size) > kClockJumpSizeToleranceNs || std::llabs(j.pts - a.pts) > kClockJumpDistanceNs)
+          continue;
+        // The same duration out of each: the video's whole frames, in samples.
+        const int64_t samples = ns_to_samples(static_cast<int64_t>(std::llround(static_cast<long double>(j.filler) * kSecond / config.video.fps)));
+        frame_cuts.push_back({j.first_filler, j.filler});
+        sample_cuts.push_back({a.first_filler, samples});
+        next_video = v + 1;
+        break;
+      }
+    }
+    // Latest first, so that earlier positions stay valid.
+    for (auto c = frame_cuts.rbegin(); c != frame_cuts.rend(); ++c)
+      frames.erase(frames.begin() + c->at, frames.begin() + std::min<int64_t>(c->at + c->count, static_cast<int64_t>(frames.size())));
+    for (auto c = sample_cuts.rbegin(); c != sample_cuts.rend(); ++c) {
+      const int64_t end = std::min<int64_t>(c->at + c->count, static_cast<int64_t>(audio.size()));
+      if (c->at < end) audio.erase(audio.begin() + c->at, audio.begin() + end);
+    }
+    audio_jumps.clear();
+    video_jumps.clear();
   }
 
   // The last frame reaches to its end: its duration, else the spacing before it, else one
@@ -126,6 +178,16 @@ struct TrainingFile::Impl {
   bool have_audio = false;
   int64_t audio_pts0 = 0;
   std::vector<float> audio;
+
+  // Forward jumps seen, filled for now: silence in the audio, the held frame in the video.
+  struct AudioJump {
+    int64_t pts, size, first_filler;  // first_filler: index of the first silent sample
+  };
+  struct VideoJump {
+    int64_t pts, size, first_filler, filler;  // model frames that stand for the jump
+  };
+  std::vector<AudioJump> audio_jumps;
+  std::vector<VideoJump> video_jumps;
 
   bool have_video = false;
   bool finished = false;
@@ -192,6 +254,7 @@ std::shared_ptr<const StoredFile> store(TrainingFile&& file, const ModelConfig& 
   if (!in.have_audio) throw Error("training file '" + in.id + "' has no audio");
   if (!in.have_video) throw Error("training file '" + in.id + "' has no video");
   in.finish_video();
+  in.close_clock_jumps();
 
   // Common start: the first model frame at or after the first audio sample.
   int64_t j0 = 0;

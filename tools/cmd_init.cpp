@@ -14,12 +14,17 @@ int cmd_init(int argc, char** argv) {
   gchar* preset = nullptr;
   gint64 seed = 0;
   gdouble clip_seconds = 0;
+  gint resize = 0, crop = 0;
   const GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write (required)", "MODEL"},
       {"preset", 0, 0, G_OPTION_ARG_STRING, &preset, "avts-compact (default) or avts-mc3-18", "NAME"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the initial weights (default 0)", "N"},
       {"clip-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &clip_seconds,
        "Clip (window) length instead of the preset's: 1 for avts-mc3-18, 0.2 for avts-compact", "S"},
+      {"resize", 0, 0, G_OPTION_ARG_INT, &resize,
+       "Short side frames are scaled to before the centre crop, instead of the preset's (a larger value "
+       "crops a smaller, more detailed part of the picture)", "PX"},
+      {"crop", 0, 0, G_OPTION_ARG_INT, &crop, "Side of the square crop the video network sees, instead of the preset's", "PX"},
       {}};
   parse_options(argc, argv, "", "Write a freshly initialised (untrained) AVTS model file.", entries);
   const std::string out = take_string(output);
@@ -32,9 +37,17 @@ int cmd_init(int argc, char** argv) {
   std::string created_by = "avts init --preset " + name + " --seed " + std::to_string(seed);
   if (clip_seconds > 0) {
     config.clip_seconds = clip_seconds;
-    config.validate();
     created_by += " --clip-seconds " + std::to_string(clip_seconds);
   }
+  if (resize > 0) {
+    config.video.resize = resize;
+    created_by += " --resize " + std::to_string(resize);
+  }
+  if (crop > 0) {
+    config.video.crop = crop;
+    created_by += " --crop " + std::to_string(crop);
+  }
+  config.validate();
   config.provenance["created-by"] = created_by;
   config.provenance["trained"] = "no";
   const auto model = Model::create(config, static_cast<uint64_t>(seed));

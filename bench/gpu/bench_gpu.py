@@ -164,8 +164,13 @@ def torch_audio(batch, windows, precision):
     return {"windows": n, "seconds": seconds, "clips_per_s": n / seconds}
 
 
-def torch_train(batch_pairs, files, file_seconds, precision):
-    """One epoch of warm-up, one timed: the work of avts::Trainer's steps in stage 1."""
+PAPER = {"resize": RESIZE, "crop": CROP, "frames": FRAMES, "width": WIDTH, "mel_frames": MEL_FRAMES}
+
+
+def torch_train(batch_pairs, files, file_seconds, precision, shape=PAPER):
+    """One epoch of warm-up, one timed: the work of avts::Trainer's steps in stage 1.
+    `shape`: the preset's resize, crop, frames per clip, network width and log-mel frames."""
+    RESIZE, CROP, FRAMES, WIDTH, MEL_FRAMES = (shape[k] for k in ("resize", "crop", "frames", "width", "mel_frames"))
     vnet, anet = MC3(WIDTH).to(DEVICE).train(), VGG(WIDTH).to(DEVICE).train()
     params = list(vnet.parameters()) + list(anet.parameters())
     opt = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=1e-4)

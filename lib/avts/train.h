@@ -150,7 +150,9 @@ class TrainingFile {
   Split split() const;
 
   // Mono float samples at the model's sample rate; `pts_ns` is the time of samples[0].
-  // Gaps are filled with silence and overlaps dropped (1 ms tolerance).
+  // Gaps are filled with silence and overlaps dropped (1 ms tolerance). A forward jump met by
+  // a video jump of the same size (within 1 s) is the container's clock jumping: both are
+  // closed when the file is stored.
   void push_audio(int64_t pts_ns, const float* samples, size_t n);
   // An RGB frame of any size; `duration_ns` (< 0: unknown) tells how far the last frame
   // reaches. Frames whose PTS goes back are dropped.

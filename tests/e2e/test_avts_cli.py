@@ -47,6 +47,17 @@ class AvtsCommand(unittest.TestCase):
         self.assertEqual(len(info["model_id"]), 16)
         self.assertEqual(info["dims"]["audio"]["embedding"], 128)
 
+    def test_init_overrides_the_front_end(self):
+        model = self.out("zoomed.avts")
+        avts("init", "--resize", "96", "--crop", "48", "--seed", "1", "-o", model)
+        info = json.loads(avts("info", "--json", model).stdout)
+        video = info["video"]
+        self.assertEqual((video["resize"], video["crop"]), (96, 48))
+        p = avts("init", "--resize", "40", "--crop", "64", "-o", self.out("bad.avts"), check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("video.resize must be >= video.crop", p.stderr)
+        self.assertFalse(os.path.exists(self.out("bad.avts")))
+
     def test_audio_features_of_a_real_clip(self):
         out, times = self.out("a.npy"), self.out("a_t.npy")
         avts("features", MPG, "-m", self.model, "--modality", "audio", "-o", out, "--times", times)

@@ -559,7 +559,10 @@ TEST_F(DataSrc, StopsPromptlyMidRunAndRunsAgain) {
   const std::string manifest = scratch.write("m.txt", kClipA + "\n" + kClipB + "\n");
   DataRun r(props(manifest, "epochs=1000 cache-size=0"));  // decodes all the time
   gst_element_set_state(r.pipeline, GST_STATE_PLAYING);
-  g_usleep(400 * 1000);
+  // Mid-run: a file decoded already (slow under sanitizers), the next one decoding.
+  for (const gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+       r.stat("decoded") == 0 && g_get_monotonic_time() < deadline;)
+    g_usleep(20 * 1000);
   const gint64 start = g_get_monotonic_time();
   EXPECT_EQ(gst_element_set_state(r.pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   EXPECT_LT(g_get_monotonic_time() - start, 2 * G_USEC_PER_SEC);  // a decode in progress is cancelled

@@ -92,6 +92,59 @@ TEST(TrainClips, AudioGapsAreFilledAndOverlapsDropped) {
   EXPECT_DOUBLE_EQ(file.audio_seconds(), 1.1);
 }
 
+namespace {
+
+// A 3 s file as GStreamer's MPEG-PS demuxer stamps GRID's clips: continuous content, with the
+// clock jumping `audio_jump` ms forward at 1.75 s in the audio and `video_jump` ms at 1.88 s
+// in the video. Video frame k shows value k; the audio is silent but for a tone from 2.4 s.
+TrainingFile jumping_file(const ModelConfig& c, int64_t audio_jump_ms, int64_t video_jump_ms) {
+  TrainingFile file(c, "f");
+  std::vector<float> audio(16000 * 3, 0.0f);
+  const auto burst = tone(16000 * 3 / 5, 0.5f);
+  std::copy(burst.begin(), burst.end(), audio.begin() + 16000 * 12 / 5);
+  int sent = 0;
+  for (int k = 0; k < 75; ++k) {
+    push_frame(file, k * 40 * kMs + (k >= 47 ? video_jump_ms * kMs : 0), static_cast<uint8_t>(k));
+    for (; sent < (k + 1) * 640; sent += 1000) {  // 62.5 ms chunks, interleaved with the frames
+      const int64_t content = sent * kMs / 16;
+      file.push_audio(content + (sent >= 28000 ? audio_jump_ms * kMs : 0), audio.data() + sent, 1000);
+    }
+  }
+  return file;
+}
+
+}  // namespace
+
+TEST(TrainClips, ClockJumpInBothStreamsIsClosed) {
+  const ModelConfig c = tiny_train_config();
+  const auto stored = store(jumping_file(c, 236, 236), c);
+  // Every frame once, none held over the jump.
+  ASSERT_EQ(stored->video_frames(), 75);
+  for (int j = 0; j < 75; ++j) EXPECT_EQ(stored->video[j][0][0][0].item<int>(), j) << j;
+  // The tone (content 2.4 s) under video frame 60 (content 2.4 s): the jump's 236 ms come out
+  // of the audio as the video's six whole frames, 240 ms, so the audio is 4 ms early here.
+  EXPECT_EQ(stored->audio_start(60), 240);
+  const torch::Tensor energy = std::get<0>(stored->logmel.max(1));
+  EXPECT_LT(energy[237].item<float>(), -10.0f);
+  EXPECT_GT(energy[240].item<float>(), energy[237].item<float>() + 10.0f);
+  EXPECT_GE(stored->audio_frames(), 296);
+}
+
+TEST(TrainClips, JumpsThatDoNotMatchStayFilled) {
+  const ModelConfig c = tiny_train_config();
+  // The video alone jumps: its frames are held over the gap, the audio runs on.
+  const auto video_only = store(jumping_file(c, 0, 236), c);
+  ASSERT_EQ(video_only->video_frames(), 81);
+  EXPECT_EQ(video_only->video[52][0][0][0].item<int>(), 46);
+  EXPECT_EQ(video_only->video[53][0][0][0].item<int>(), 47);
+  // Jumps of different sizes are two gaps, each filled.
+  const auto different = store(jumping_file(c, 120, 236), c);
+  EXPECT_EQ(different->video_frames(), 81);
+  const torch::Tensor energy = std::get<0>(different->logmel.max(1));
+  EXPECT_LT(energy[249].item<float>(), -10.0f);  // the tone, 120 ms later than the content
+  EXPECT_GT(energy[252].item<float>(), energy[249].item<float>() + 10.0f);
+}
+
 TEST(TrainClips, MissingStreamsAreErrors) {
   const ModelConfig c = tiny_train_config();
   TrainingFile no_audio(c, "silent-film");
