@@ -30,8 +30,8 @@ from torchvision.models.video.resnet import BasicBlock, Conv3DNoTemporal, Conv3D
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PRESETS = {  # must match lib/config.cpp
-    "avts-compact": dict(resize=72, crop=64, video_width=16, audio_width=16),
-    "avts-mc3-18": dict(resize=128, crop=112, video_width=64, audio_width=64),
+    "avts-compact": dict(resize=72, crop=64, video_width=16, audio_width=16, frames=5, mel_frames=20),
+    "avts-mc3-18": dict(resize=128, crop=112, video_width=64, audio_width=64, frames=25, mel_frames=100),
 }
 MEAN = torch.tensor([0.43216, 0.394666, 0.37645]).view(3, 1, 1)
 STD = torch.tensor([0.22803, 0.22145, 0.216989]).view(3, 1, 1)
@@ -108,7 +108,7 @@ def gemm_peak(n=2048):
 
 # ---- the Python reference pipelines -------------------------------------------------------
 
-def reference_audio(clip, net):
+def reference_audio(clip, net, mel_frames=100):
     resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
     chunks = []
     with av.open(clip) as c:
@@ -119,8 +119,8 @@ def reference_audio(clip, net):
     mel = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=512, win_length=400, hop_length=160,
                                                n_mels=40, center=False, power=2.0)
     logmel = torch.log(mel(F.pad(samples, (56, 56))) + 1e-6)  # 40 x frames
-    starts = range(0, logmel.shape[1] - 100 + 1, AUDIO_HOP_FRAMES)
-    windows = torch.stack([logmel[:, s:s + 100] for s in starts]).unsqueeze(1)
+    starts = range(0, logmel.shape[1] - mel_frames + 1, AUDIO_HOP_FRAMES)
+    windows = torch.stack([logmel[:, s:s + mel_frames] for s in starts]).unsqueeze(1)
     out = []
     with torch.no_grad():
         for i in range(0, len(windows), AUDIO_BATCH):
@@ -128,7 +128,7 @@ def reference_audio(clip, net):
     return torch.cat(out)
 
 
-def reference_video(clip, net, resize, crop, hop_frames=25):
+def reference_video(clip, net, resize, crop, hop_frames=25, frames=25):
     def prepare(img):  # short side -> resize (antialiased bilinear), centre crop, normalise
         x = torch.from_numpy(img).permute(2, 0, 1).float().unsqueeze(0) / 255
         h, w = x.shape[2:]
@@ -149,7 +149,7 @@ def reference_video(clip, net, resize, crop, hop_frames=25):
                 g += 1
             prev = prepare(frame.to_ndarray(format="rgb24"))
     picked.append(prev)
-    clips = [torch.stack(picked[s:s + 25], dim=1) for s in range(0, len(picked) - 25 + 1, hop_frames)]
+    clips = [torch.stack(picked[s:s + frames], dim=1) for s in range(0, len(picked) - frames + 1, hop_frames)]
     out = []
     with torch.no_grad():
         for i in range(0, len(clips), VIDEO_BATCH):
@@ -196,16 +196,17 @@ def main():
                 ours = best_of(lambda: subprocess.run(cmd, check=True, env=env, capture_output=True), 2)
                 n_ours = np.load(out).shape[0]
                 if modality == "audio":
-                    ref_fn = lambda: reference_audio(args.clip, nets["audio"])
+                    ref_fn = lambda: reference_audio(args.clip, nets["audio"], p["mel_frames"])
                 else:
-                    ref_fn = lambda: reference_video(args.clip, nets["video"], p["resize"], p["crop"])
+                    ref_fn = lambda: reference_video(args.clip, nets["video"], p["resize"], p["crop"],
+                                                             frames=p["frames"])
                 n_ref = ref_fn().shape[0]
                 ref = best_of(ref_fn, 2)
                 # Networks alone.
                 if modality == "audio":
-                    x = torch.randn(AUDIO_BATCH, 1, 40, 100)
+                    x = torch.randn(AUDIO_BATCH, 1, 40, p["mel_frames"])
                 else:
-                    x = torch.randn(VIDEO_BATCH, 3, 25, p["crop"], p["crop"])
+                    x = torch.randn(VIDEO_BATCH, 3, p["frames"], p["crop"], p["crop"])
                 net_ref = x.shape[0] / best_of(lambda: nets[modality](x), 3)
                 mb = subprocess.run([os.path.join(args.build, "bench", "model_bench"), preset, modality,
                                      str(x.shape[0]), "3", str(args.threads)], check=True, env=env,

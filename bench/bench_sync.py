@@ -27,9 +27,9 @@ AUDIO_HOP_MS, VIDEO_HOP_MS, MAX_OFFSET_MS, CONTEXT_S = 40, 200, 600, 5
 
 def reference_sync(clip, preset):
     p = PRESETS[preset]
-    audio = reference_audio(clip, VGG(p["audio_width"]).eval())          # one row per 40 ms
+    audio = reference_audio(clip, VGG(p["audio_width"]).eval(), p["mel_frames"])  # one row per 40 ms
     video = reference_video(clip, MC3(p["video_width"]).eval(), p["resize"], p["crop"],
-                            hop_frames=VIDEO_HOP_MS // 40)                # one row per 200 ms
+                            hop_frames=VIDEO_HOP_MS // 40, frames=p["frames"])  # one row per 200 ms
     k = MAX_OFFSET_MS // AUDIO_HOP_MS
     step = VIDEO_HOP_MS // AUDIO_HOP_MS
     curves, times = [], []

@@ -113,6 +113,7 @@ GType gst_avts_train_loss_get_type(void) {
   static const GEnumValue values[] = {
       {static_cast<gint>(avts::LossKind::Contrastive), "Contrastive loss on the embedding distance", "contrastive"},
       {static_cast<gint>(avts::LossKind::CrossEntropy), "Two-way cross-entropy on the fusion head", "cross-entropy"},
+      {static_cast<gint>(avts::LossKind::MultiWay), "Each video clip against its positive and negatives at once", "multi-way"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstAvtsTrainLoss", values));
@@ -775,8 +776,9 @@ static void install_properties(GObjectClass* gobject_class) {
   g_object_class_install_property(
       gobject_class, PROP_LOSS,
       g_param_spec_enum("loss", "Loss",
-                        "contrastive (on the embedding distance, margin 0.99) or cross-entropy (on the fusion "
-                        "head).",
+                        "contrastive (on the embedding distance, margin 0.99), cross-entropy (on the fusion "
+                        "head) or multi-way (softmax over the distances of a clip's positive and negatives, "
+                        "temperature 0.1).",
                         GST_TYPE_AVTS_TRAIN_LOSS, static_cast<gint>(defaults.loss), flags));
   g_object_class_install_property(
       gobject_class, PROP_OPTIMIZER,

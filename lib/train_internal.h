@@ -149,6 +149,10 @@ bool auto_is_validation(const std::string& id, double validation_fraction);
 torch::Tensor pair_distance(const torch::Tensor& video, const torch::Tensor& audio);
 // Mean over pairs of y d^2 + (1 - y) max(0, margin - d)^2; y = 1 for in sync (float N).
 // With `weight` (float N, summing to 1): the weighted sum instead of the mean.
+// Cross-entropy of each anchor's positive (audio block 0) among its `candidates` audio rows,
+// on logits -d / temperature; video holds one row per anchor.
+torch::Tensor multi_way_loss(const torch::Tensor& video, const torch::Tensor& audio, int64_t candidates,
+                             double temperature);
 torch::Tensor contrastive_loss(const torch::Tensor& video, const torch::Tensor& audio, const torch::Tensor& y,
                                double margin, const torch::Tensor& weight = {});
 // Mean two-way cross-entropy on the fusion head's logits (N x 2, index 1 = in sync); with

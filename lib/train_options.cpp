@@ -30,7 +30,7 @@ const char* name_of(E value, const std::pair<E, const char*> (&table)[N]) {
 const std::pair<Split, const char*> kSplits[] = {
     {Split::Auto, "auto"}, {Split::Train, "train"}, {Split::Validation, "validation"}};
 const std::pair<LossKind, const char*> kLosses[] = {
-    {LossKind::Contrastive, "contrastive"}, {LossKind::CrossEntropy, "cross-entropy"}};
+    {LossKind::Contrastive, "contrastive"}, {LossKind::CrossEntropy, "cross-entropy"}, {LossKind::MultiWay, "multi-way"}};
 const std::pair<OptimizerKind, const char*> kOptimizers[] = {{OptimizerKind::Sgd, "sgd"}, {OptimizerKind::AdamW, "adamw"}};
 const std::pair<ScheduleKind, const char*> kSchedules[] = {
     {ScheduleKind::Constant, "constant"}, {ScheduleKind::Cosine, "cosine"}, {ScheduleKind::Step, "step"}};
@@ -60,6 +60,7 @@ void TrainOptions::validate() const {
   require(epochs >= 1, "epochs must be at least 1");
   require(batch_size >= 2 && batch_size % 2 == 0, "batch_size must be even and at least 2 (half positives, half negatives)");
   require(std::isfinite(margin) && margin > 0, "margin must be positive");
+  require(std::isfinite(temperature) && temperature > 0, "temperature must be positive");
   require(easy_epochs >= 0 && mixed_epochs >= 0, "stage lengths must not be negative");
   require(hard_fraction >= 0 && hard_fraction <= 1, "hard_fraction must be in [0, 1]");
   require(negatives_per_anchor >= 1 && negatives_per_anchor <= 64, "negatives_per_anchor must be in [1, 64]");
@@ -93,6 +94,7 @@ nlohmann::json run_json(const TrainOptions& o) {
       {"batch_size", o.batch_size},
       {"loss", loss_name(o.loss)},
       {"margin", o.margin},
+      {"temperature", o.temperature},
       {"curriculum", curriculum_name(o.curriculum)},
       {"easy_epochs", o.easy_epochs},
       {"mixed_epochs", o.mixed_epochs},

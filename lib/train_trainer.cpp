@@ -210,6 +210,7 @@ struct Trainer::Impl {
 
     net->train();
     const auto [ve, a] = embed(video, audio);
+    if (options.loss == LossKind::MultiWay) return multi_way_loss(ve, a, 1 + k, options.temperature);
     const torch::Tensor v = ve.repeat({1 + k, 1});
     return options.loss == LossKind::Contrastive ? contrastive_loss(v, a, y, options.margin, w)
                                                  : fusion_cross_entropy(net->fusion->forward(v, a), y, w);
@@ -368,7 +369,7 @@ struct Trainer::Impl {
       const torch::Tensor vp = ve.index_select(0, torch::tensor(video_of).to(device));
       const torch::Tensor d = pair_distance(vp, ae);
       const torch::Tensor score =
-          options.loss == LossKind::Contrastive ? d : torch::softmax(net->fusion->forward(vp, ae), 1).select(1, 0);
+          options.loss != LossKind::CrossEntropy ? d : torch::softmax(net->fusion->forward(vp, ae), 1).select(1, 0);
       const std::vector<double> dv = to_vector(d), sv = to_vector(score);
       for (size_t j = 0; j < kind.size(); ++j) {
         (kind[j] == 0 ? d_pos : kind[j] == 1 ? d_easy : d_hard).push_back(dv[j]);
@@ -388,7 +389,7 @@ struct Trainer::Impl {
     d_neg.insert(d_neg.end(), d_hard.begin(), d_hard.end());
     s_neg.insert(s_neg.end(), s_hard.begin(), s_hard.end());
     r.threshold = fit_threshold(d_pos, d_neg);
-    const double decision = options.loss == LossKind::Contrastive ? r.threshold : fit_threshold(s_pos, s_neg);
+    const double decision = options.loss != LossKind::CrossEntropy ? r.threshold : fit_threshold(s_pos, s_neg);
     r.accuracy_easy = balanced_accuracy(s_pos, s_easy, decision);
     r.accuracy_hard = balanced_accuracy(s_pos, s_hard, decision);
     r.auc_easy = roc_auc(s_pos, s_easy);

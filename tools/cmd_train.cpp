@@ -182,7 +182,7 @@ int cmd_train(int argc, char** argv) {
   gchar* schedule = nullptr;
   gint epochs = 0, batch = 0, easy_epochs = -1, mixed_epochs = -1, warmup_steps = -1, cache_mb = 4096, negatives = 0;
   gint64 seed = -1;
-  gdouble lr = 0, weight_decay = -1, hard_fraction = -1;
+  gdouble lr = 0, weight_decay = -1, hard_fraction = -1, temperature = 0;
   const GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write (required)", "MODEL"},
       {"preset", 0, 0, G_OPTION_ARG_STRING, &preset, "avts-compact (default) or avts-mc3-18", "NAME"},
@@ -206,7 +206,9 @@ int cmd_train(int argc, char** argv) {
       {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
        "Keep decoded files (resized) in up to this much memory so later epochs skip decoding "
        "(default 4096; 0: decode every epoch)", "MB"},
-      {"loss", 0, 0, G_OPTION_ARG_STRING, &loss, "contrastive (default) or cross-entropy", "NAME"},
+      {"loss", 0, 0, G_OPTION_ARG_STRING, &loss,
+       "contrastive (default), cross-entropy or multi-way (each clip against its positive and all its negatives)", "NAME"},
+      {"temperature", 0, 0, G_OPTION_ARG_DOUBLE, &temperature, "Softmax temperature of the multi-way loss (default 0.1)", "T"},
       {"optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "sgd (default) or adamw", "NAME"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of weights, sampling and augmentation (default 1)", "N"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
@@ -240,6 +242,7 @@ int cmd_train(int argc, char** argv) {
   if (hard_fraction >= 0) options.hard_fraction = hard_fraction;
   if (negatives > 0) options.negatives_per_anchor = negatives;
   if (weight_decay >= 0) options.weight_decay = weight_decay;
+  if (temperature > 0) options.temperature = temperature;
   if (warmup_steps >= 0) options.warmup_steps = warmup_steps;
   if (!schedule_arg.empty()) options.schedule = parse_schedule(schedule_arg);
   if (!curriculum_name_arg.empty()) options.curriculum = parse_curriculum(curriculum_name_arg);

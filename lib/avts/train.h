@@ -29,6 +29,11 @@ enum class Split { Auto, Train, Validation };
 enum class LossKind {
   Contrastive,   // L = y d^2 + (1 - y) max(0, margin - d)^2 on d = ||v - a||
   CrossEntropy,  // two-way cross-entropy on the fusion head
+  // Each anchor's video against its positive and its negatives at once: softmax over
+  // -d / temperature, cross-entropy on the positive (multi-way matching, as "Perfect Match",
+  // Chung et al. 2019). It trains what the offset search does, rank the true alignment first
+  // among shifted ones, and has no constant-distance optimum for the embeddings to settle in.
+  MultiWay,
 };
 
 enum class OptimizerKind { Sgd, AdamW };
@@ -90,6 +95,7 @@ struct TrainOptions {
 
   LossKind loss = LossKind::Contrastive;
   double margin = 0.99;       // eta of the contrastive loss
+  double temperature = 0.1;   // of the multi-way loss's softmax over distances (in [0, 2])
 
   Curriculum curriculum = Curriculum::Paper;
   int easy_epochs = 10;       // length of stage 1

@@ -60,3 +60,32 @@ TEST(TrainLoss, CrossEntropyMatchesHandComputedValues) {
   const double expected = (std::log(2.0) + std::log1p(std::exp(-2.0)) + std::log1p(std::exp(-3.0))) / 3;
   EXPECT_NEAR(fusion_cross_entropy(logits, y).item<double>(), expected, 1e-6);
 }
+
+TEST(TrainLoss, MultiWayMatchesHandComputedValues) {
+  // Two anchors (video at the origin), three candidates each: audio block 0 the positives,
+  // blocks 1 and 2 the negatives. Anchor 0: d = 0.5 (positive), 1.0, 1.5; anchor 1: 1.0, 0.5, 1.0.
+  const auto v = torch::zeros({2, 2});
+  const auto a = rows({{0.3f, 0.4f}, {0.6f, 0.8f}, {0.6f, 0.8f}, {0.3f, 0.4f}, {0.9f, 1.2f}, {0.6f, 0.8f}});
+  const double t = 0.5;
+  // -log softmax of the positive: log(sum_j exp(-d_j / t)) + d_0 / t.
+  const double l0 = std::log(std::exp(-1.0) + std::exp(-2.0) + std::exp(-3.0)) + 1.0;
+  const double l1 = std::log(std::exp(-2.0) + std::exp(-1.0) + std::exp(-2.0)) + 2.0;
+  EXPECT_NEAR(multi_way_loss(v, a, 3, t).item<double>(), (l0 + l1) / 2, 1e-5);
+}
+
+TEST(TrainLoss, MultiWayHasNoConstantDistanceOptimum) {
+  // Every candidate at the same distance: the loss is log(candidates) whatever the distance,
+  // and its gradient pulls the positive in and pushes the negatives out.
+  const auto v = torch::zeros({1, 2});
+  for (const float r : {0.3f, 0.7f}) {
+    auto a = rows({{r, 0}, {0, r}, {-r, 0}}).requires_grad_(true);
+    const auto loss = multi_way_loss(v, a, 3, 0.1);
+    EXPECT_NEAR(loss.item<double>(), std::log(3.0), 1e-5);
+    loss.backward();
+    // A descent step (minus the gradient) moves the positive towards the video, the
+    // negatives away: the gradient points along (a - v) for the positive, against it else.
+    EXPECT_GT(a.grad()[0][0].item<float>() * r, 0.0f);
+    EXPECT_LT(a.grad()[1][1].item<float>() * r, 0.0f);
+    EXPECT_GT(a.grad()[2][0].item<float>() * r, 0.0f);  // a = (-r, 0)
+  }
+}

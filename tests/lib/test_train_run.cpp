@@ -177,7 +177,8 @@ TEST(TrainRun, BankStaysBounded) {
 
 TEST(TrainRun, CrossEntropyTrainsTheFusionHead) {
   Model::set_threads(1);
-  for (LossKind loss : {LossKind::Contrastive, LossKind::CrossEntropy}) {
+  for (LossKind loss : {LossKind::Contrastive, LossKind::CrossEntropy, LossKind::MultiWay}) {
+    EXPECT_EQ(parse_loss(loss_name(loss)), loss);
     TrainOptions o = quick_options();
     o.batch_size = 8;
     o.epochs = 1;
