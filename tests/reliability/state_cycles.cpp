@@ -4,7 +4,8 @@
 // others are stopped as soon as media flows. The heap in use (glibc mallinfo2) is taken after
 // every cycle; the growth per cycle is the slope of a least-squares line through it (the
 // smaller of the slopes over each half of the run), which must stay below --max-growth-kb
-// (default 1 KiB; exit 1 otherwise). Defaults: 200 warm-up cycles (caches fill over the
+// (default 2 KiB: glibc's heap drifts by up to ~1 KiB per cycle on a loaded machine, a leaked
+// feature buffer per window adds 4; exit 1 otherwise). Defaults: 200 warm-up cycles (caches fill over the
 // first hundred or so: about 8 KiB per cycle at first, then nothing) and 200 measured;
 // AVTS_CYCLES_TRACE=1 prints the heap after every cycle.
 // Under ASan or valgrind the heap figures are those of glibc's unused allocator and mean
@@ -76,7 +77,7 @@ bool cycle(GstElement* pipeline, bool to_eos, GstClockTime timeout) {
 
 int main(int argc, char** argv) {
   int cycles = 200, warmup = 200;
-  double max_growth_kb = 1, seconds = 2, timeout_s = 60;
+  double max_growth_kb = 2, seconds = 2, timeout_s = 60;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--cycles")) cycles = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--warmup")) warmup = std::atoi(argv[i + 1]);
