@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "avts/model.h"
+#include "tiny_config.h"
 
 namespace {
 
@@ -43,12 +44,8 @@ size_t heap_in_use() {
 }
 
 std::string tiny_model(const std::string& dir) {
-  avts::ModelConfig c = avts::ModelConfig::preset_config("avts-compact");
-  c.video.resize = c.video.crop = 32;
-  c.video_base_width = c.audio_base_width = 4;
-  c.embedding_dim = 16;
   const std::string path = dir + "/tiny.avts";
-  avts::Model::create(c, 1)->save(path);
+  avts::Model::create(tiny_model_config(), 1)->save(path);
   return path;
 }
 

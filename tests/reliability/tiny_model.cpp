@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "avts/model.h"
+#include "tiny_config.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -12,10 +13,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    avts::ModelConfig c = avts::ModelConfig::preset_config("avts-compact");
-    c.video.resize = c.video.crop = 32;
-    c.video_base_width = c.audio_base_width = 4;
-    c.embedding_dim = 16;
+    avts::ModelConfig c = tiny_model_config();
     c.provenance["created-by"] = "tests/reliability/tiny_model";
     avts::Model::create(c, 1)->save(argv[1]);
   } catch (const std::exception& e) {
