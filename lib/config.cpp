@@ -39,6 +39,9 @@ void ModelConfig::validate() const {
   require(video.fps > 0 && video.fps <= 120, "video.fps must be in (0, 120]");
   require(video.crop >= 16 && video.crop <= 512, "video.crop must be in [16, 512]");
   require(video.resize >= video.crop, "video.resize must be >= video.crop");
+  const auto& r = video.region;
+  require(r[0] >= 0 && r[1] >= 0 && r[2] >= 0.05 && r[3] >= 0.05 && r[0] + r[2] <= 1 + 1e-9 && r[1] + r[3] <= 1 + 1e-9,
+          "video.region must be x, y, width, height inside the frame (fractions, width and height >= 0.05)");
   for (float s : video.std) require(s > 0, "video.std must be positive");
   require(video_base_width >= 4 && video_base_width <= 256, "video_base_width must be in [4, 256]");
   require(audio_base_width >= 4 && audio_base_width <= 256, "audio_base_width must be in [4, 256]");
@@ -63,6 +66,7 @@ std::string ModelConfig::to_json() const {
         {"log_offset", audio.log_offset}}},
       {"video",
        {{"fps", video.fps},
+        {"region", video.region},
         {"resize", video.resize},
         {"crop", video.crop},
         {"mean", video.mean},
@@ -93,6 +97,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     c.audio.log_offset = a.at("log_offset").get<double>();
     const json& v = j.at("video");
     c.video.fps = v.at("fps").get<double>();
+    if (v.contains("region")) c.video.region = v.at("region").get<std::array<double, 4>>();  // older files: whole frame
     c.video.resize = v.at("resize").get<int>();
     c.video.crop = v.at("crop").get<int>();
     c.video.mean = v.at("mean").get<std::array<float, 3>>();

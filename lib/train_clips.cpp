@@ -6,6 +6,7 @@
 #include "avts/error.h"
 #include "avts/logmel.h"
 #include "train_internal.h"
+#include "video_resample.h"
 
 namespace avts {
 
@@ -67,25 +68,28 @@ struct TrainingFile::Impl {
     audio.insert(audio.end(), samples, samples + n);
   }
 
-  // Short side to `resize` as the inference front end (torchvision's Resize(int)), with
-  // antialiased bilinear filtering; the first frame fixes the size for the whole file.
+  // The model's region of the picture, its short side to `resize` as the inference front end
+  // (torchvision's Resize(int)), with antialiased bilinear filtering; the first frame fixes the
+  // size for the whole file.
   torch::Tensor resize(const RgbImage& image) {
     if (!image.data || image.width <= 0 || image.height <= 0)
       throw Error("training file '" + id + "': empty video frame");
     if (image.stride < 3 * image.width)
       throw Error("training file '" + id + "': video frame stride shorter than a row of RGB pixels");
+    const PixelRect region = region_pixels(config.video, image.width, image.height);
     if (out_h == 0) {
-      const bool landscape = image.width > image.height;
-      const int64_t short_in = landscape ? image.height : image.width;
-      const int64_t long_in = landscape ? image.width : image.height;
+      const bool landscape = region.width > region.height;
+      const int64_t short_in = landscape ? region.height : region.width;
+      const int64_t long_in = landscape ? region.width : region.height;
       const int resize = config.video.resize;
       const int long_out = static_cast<int>(static_cast<double>(resize * long_in) / short_in);
       out_w = landscape ? long_out : resize;
       out_h = landscape ? resize : long_out;
     }
-    const torch::Tensor rgb = torch::from_blob(const_cast<uint8_t*>(image.data), {image.height, image.width, 3},
+    const uint8_t* origin = image.data + static_cast<size_t>(region.y) * image.stride + 3 * static_cast<size_t>(region.x);
+    const torch::Tensor rgb = torch::from_blob(const_cast<uint8_t*>(origin), {region.height, region.width, 3},
                                                {image.stride, 3, 1}, torch::kUInt8);
-    if (image.height == out_h && image.width == out_w) return rgb.clone(torch::MemoryFormat::Contiguous);  // already scaled upstream
+    if (region.height == out_h && region.width == out_w) return rgb.clone(torch::MemoryFormat::Contiguous);  // already scaled upstream
     const torch::Tensor x = rgb.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);
     const torch::Tensor y = torch::nn::functional::interpolate(
         x, torch::nn::functional::InterpolateFuncOptions()
@@ -249,8 +253,8 @@ int64_t StoredFile::clip_starts() const {
 std::shared_ptr<const StoredFile> store(TrainingFile&& file, const ModelConfig& config) {
   TrainingFile::Impl& in = file.impl();
   if (in.config.audio.sample_rate != config.audio.sample_rate || in.config.video.fps != config.video.fps ||
-      in.config.video.resize != config.video.resize)
-    throw Error("training file '" + in.id + "' was prepared for another front end (sample rate, fps or resize) than the model's");
+      in.config.video.resize != config.video.resize || in.config.video.region != config.video.region)
+    throw Error("training file '" + in.id + "' was prepared for another front end (sample rate, fps, region or resize) than the model's");
   if (!in.have_audio) throw Error("training file '" + in.id + "' has no audio");
   if (!in.have_video) throw Error("training file '" + in.id + "' has no video");
   in.finish_video();

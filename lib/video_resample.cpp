@@ -43,16 +43,33 @@ int centre_offset(int d) {
   return (d % 2 == 0 || half % 2 == 0) ? half : half + 1;
 }
 
+PixelRect region_pixels(const VideoFrontEndConfig& config, int width, int height) {
+  const auto edge = [](double fraction, int size) {
+    return std::clamp(static_cast<int>(std::lround(fraction * size)), 0, size);
+  };
+  const auto& r = config.region;
+  PixelRect p;
+  p.x = std::min(edge(r[0], width), width - 1);
+  p.y = std::min(edge(r[1], height), height - 1);
+  p.width = std::max(edge(r[0] + r[2], width) - p.x, 1);
+  p.height = std::max(edge(r[1] + r[3], height) - p.y, 1);
+  return p;
+}
+
 CropTaps crop_taps(const VideoFrontEndConfig& config, int width, int height) {
   const int crop = config.crop;
-  const bool landscape = width > height;
-  const int64_t short_in = landscape ? height : width;
-  const int64_t long_in = landscape ? width : height;
+  const PixelRect r = region_pixels(config, width, height);
+  const bool landscape = r.width > r.height;
+  const int64_t short_in = landscape ? r.height : r.width;
+  const int64_t long_in = landscape ? r.width : r.height;
   const int long_out = static_cast<int>(static_cast<double>(config.resize * long_in) / short_in);
   const int out_w = landscape ? long_out : config.resize;
   const int out_h = landscape ? config.resize : long_out;
-  return {resample_taps(width, out_w, centre_offset(out_w - crop), crop),
-          resample_taps(height, out_h, centre_offset(out_h - crop), crop)};
+  CropTaps t{resample_taps(r.width, out_w, centre_offset(out_w - crop), crop),
+             resample_taps(r.height, out_h, centre_offset(out_h - crop), crop)};
+  for (int& f : t.x.first) f += r.x;
+  for (int& f : t.y.first) f += r.y;
+  return t;
 }
 
 Normalisation normalisation(const VideoFrontEndConfig& config) {

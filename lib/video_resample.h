@@ -25,8 +25,15 @@ ResampleTaps resample_taps(int in_size, int out_size, int out_begin, int out_cou
 // round(d / 2) with ties to even, as Python's round() in torchvision's center_crop.
 int centre_offset(int d);
 
-// The taps of one frame size: short side resized to `resize` (long side scaled and
-// truncated, as torchvision's Resize(int)), then the centre `crop` x `crop`.
+// The configured region of a width x height frame in whole pixels (at least one).
+struct PixelRect {
+  int x = 0, y = 0, width = 0, height = 0;
+};
+PixelRect region_pixels(const VideoFrontEndConfig& config, int width, int height);
+
+// The taps of one frame size: the region taken, its short side resized to `resize` (long side
+// scaled and truncated, as torchvision's Resize(int)), then the centre `crop` x `crop`. The
+// taps index pixels of the whole frame.
 struct CropTaps {
   ResampleTaps x, y;
 };

@@ -1,4 +1,5 @@
 // avts info MODEL: what a model file holds.
+#include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -40,8 +41,13 @@ int cmd_info(int argc, char** argv) {
               "log(mel + %g)\n",
               c.audio.sample_rate, c.audio.win_length, c.audio.hop_length, c.audio.n_fft,
               c.audio.n_mels, c.audio.log_offset);
-  std::printf("video input  %g fps, short side %d px, centre crop %d x %d\n", c.video.fps,
-              c.video.resize, c.video.crop, c.video.crop);
+  const auto& r = c.video.region;
+  if (r == std::array<double, 4>{0, 0, 1, 1})
+    std::printf("video input  %g fps, short side %d px, centre crop %d x %d\n", c.video.fps, c.video.resize,
+                c.video.crop, c.video.crop);
+  else
+    std::printf("video input  %g fps, region x %g y %g w %g h %g of the frame, its short side %d px, centre crop %d x %d\n",
+                c.video.fps, r[0], r[1], r[2], r[3], c.video.resize, c.video.crop, c.video.crop);
   std::printf("networks     MC3-18 video (base width %d), VGG audio (base width %d)\n",
               c.video_base_width, c.audio_base_width);
   std::printf("embedding    %d-d, L2-normalised; in-sync threshold: distance < %.4g\n",

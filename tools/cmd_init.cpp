@@ -1,6 +1,8 @@
 // avts init -o MODEL: a freshly initialised model, the starting point of training and the
 // "random network" baseline of feature evaluations.
+#include <array>
 #include <cstdio>
+#include <string>
 
 #include "avts/error.h"
 #include "avts/model.h"
@@ -8,6 +10,23 @@
 #include "options.h"
 
 namespace avts {
+namespace {
+
+// "X,Y,W,H" -> four fractions; the model config's validation checks they lie in the frame.
+std::array<double, 4> parse_region(const std::string& text) {
+  std::array<double, 4> r{};
+  const char* p = text.c_str();
+  for (size_t i = 0; i < r.size(); ++i) {
+    char* end = nullptr;
+    r[i] = g_ascii_strtod(p, &end);
+    if (end == p || (i + 1 < r.size() ? *end != ',' : *end != '\0'))
+      throw Error("--region: expected four fractions X,Y,WIDTH,HEIGHT such as 0.2,0.45,0.6,0.5, not '" + text + "'");
+    p = end + 1;
+  }
+  return r;
+}
+
+}  // namespace
 
 int cmd_init(int argc, char** argv) {
   gchar* output = nullptr;
@@ -15,6 +34,7 @@ int cmd_init(int argc, char** argv) {
   gint64 seed = 0;
   gdouble clip_seconds = 0;
   gint resize = 0, crop = 0;
+  gchar* region = nullptr;
   const GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write (required)", "MODEL"},
       {"preset", 0, 0, G_OPTION_ARG_STRING, &preset, "avts-compact (default) or avts-mc3-18", "NAME"},
@@ -25,9 +45,14 @@ int cmd_init(int argc, char** argv) {
        "Short side frames are scaled to before the centre crop, instead of the preset's (a larger value "
        "crops a smaller, more detailed part of the picture)", "PX"},
       {"crop", 0, 0, G_OPTION_ARG_INT, &crop, "Side of the square crop the video network sees, instead of the preset's", "PX"},
+      {"region", 0, 0, G_OPTION_ARG_STRING, &region,
+       "Part of the picture the video network looks at, as fractions of the frame: X,Y,WIDTH,HEIGHT "
+       "(default 0,0,1,1, the whole frame; 0.2,0.45,0.6,0.5 for the lower middle of framed talking heads)",
+       "X,Y,W,H"},
       {}};
   parse_options(argc, argv, "", "Write a freshly initialised (untrained) AVTS model file.", entries);
   const std::string out = take_string(output);
+  const std::string region_text = take_string(region);
   std::string name = take_string(preset);
   if (out.empty()) throw Error("--output is required");
   if (argc > 1) throw Error("unexpected argument '" + std::string(argv[1]) + "'");
@@ -46,6 +71,10 @@ int cmd_init(int argc, char** argv) {
   if (crop > 0) {
     config.video.crop = crop;
     created_by += " --crop " + std::to_string(crop);
+  }
+  if (!region_text.empty()) {
+    config.video.region = parse_region(region_text);
+    created_by += " --region " + region_text;
   }
   config.validate();
   config.provenance["created-by"] = created_by;

@@ -23,10 +23,15 @@ struct AudioFrontEndConfig {
   double log_offset = 1e-6;  // log(mel + log_offset)
 };
 
-// Video front end: frames resampled by PTS to `fps`, short side resized to `resize`,
-// centre crop `crop` x `crop`, normalised with the Kinetics mean / std.
+// Video front end: frames resampled by PTS to `fps`; the `region` of the picture taken;
+// its short side resized to `resize`, centre crop `crop` x `crop`, normalised with the
+// Kinetics mean / std.
 struct VideoFrontEndConfig {
   double fps = 25.0;
+  // x, y, width, height as fractions of the decoded frame: the part of the picture the
+  // network looks at (the whole frame by default; the lower middle for framed talking heads,
+  // where the mouth would otherwise be a few pixels wide).
+  std::array<double, 4> region{0.0, 0.0, 1.0, 1.0};
   int resize = 128;
   int crop = 112;
   std::array<float, 3> mean{0.43216f, 0.394666f, 0.37645f};

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cmath>
+#include <string>
+
 #include "avts/config.h"
 #include "avts/error.h"
 
@@ -51,6 +55,19 @@ TEST(Config, JsonRoundTrip) {
   EXPECT_FLOAT_EQ(back.video.mean[2], 0.3f);
   EXPECT_EQ(back.video.crop, c.video.crop);
   EXPECT_EQ(back.to_json(), c.to_json());
+  c.video.region = {0.2, 0.45, 0.6, 0.5};
+  EXPECT_EQ(ModelConfig::from_json(c.to_json()).video.region, c.video.region);
+}
+
+// Files written before the region existed look at the whole frame.
+TEST(Config, MissingRegionIsTheWholeFrame) {
+  ModelConfig c = ModelConfig::preset_config("avts-compact");
+  c.video.region = {0.1, 0.1, 0.5, 0.5};
+  std::string json = c.to_json();
+  const size_t at = json.find("\"region\"");
+  ASSERT_NE(at, std::string::npos);
+  json.erase(at, json.find(']', at) + 2 - at);  // the key, its list and the comma
+  EXPECT_EQ(ModelConfig::from_json(json).video.region, (std::array<double, 4>{0, 0, 1, 1}));
 }
 
 TEST(Config, MalformedJsonIsAnError) {
@@ -69,4 +86,10 @@ TEST(Config, OutOfRangeValuesAreRefused) {
   c = ModelConfig::preset_config("avts-mc3-18");
   c.video.resize = 64;  // smaller than the crop
   EXPECT_THROW(c.validate(), avts::Error);
+  for (const std::array<double, 4> region : {std::array<double, 4>{0.5, 0, 0.6, 1}, {0, -0.1, 1, 1}, {0, 0, 0.01, 1},
+                                             {0, 0, NAN, 1}}) {
+    c = ModelConfig::preset_config("avts-compact");
+    c.video.region = region;
+    EXPECT_THROW(c.validate(), avts::Error) << region[0] << "," << region[1] << "," << region[2] << "," << region[3];
+  }
 }

@@ -75,6 +75,23 @@ TEST(CudaVideoPrep, RgbMatchesTheCpuFrontEnd) {
   }
 }
 
+TEST(CudaVideoPrep, RegionMatchesTheCpuFrontEnd) {
+  AVTS_REQUIRE_GPU();
+  VideoFrontEndConfig c;
+  c.resize = 72;
+  c.crop = 64;
+  c.region = {0.2, 0.45, 0.6, 0.5};
+  for (const Size s : {Size{360, 288, 0}, Size{256, 256, 3}, Size{1280, 720, 0}}) {
+    const int count = 2, stride = 3 * s.width + s.padding;
+    const std::vector<uint8_t> bytes = random_bytes(static_cast<size_t>(stride) * s.height * count, s.width);
+    std::vector<RgbImage> frames;
+    for (int f = 0; f < count; ++f)
+      frames.push_back({bytes.data() + static_cast<size_t>(f) * stride * s.height, s.width, s.height, stride});
+    const double d = max_difference(gpu_rgb_clip(c, bytes, s.width, s.height, stride, count), cpu_clip(c, frames));
+    EXPECT_LT(d, 1e-5) << s.width << "x" << s.height;
+  }
+}
+
 TEST(CudaVideoPrep, FrameLayoutAndFloat16) {
   AVTS_REQUIRE_GPU();
   VideoFrontEndConfig c;

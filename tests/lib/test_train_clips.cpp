@@ -213,6 +213,35 @@ TEST(TrainClips, LargerFramesAreResizedAsTheInferenceFrontEndResizes) {
   EXPECT_LT((clip - expected).abs().max().item<float>(), 0.012f);
 }
 
+// With a region, the stored frames are that part of the picture, as the inference front end sees it.
+TEST(TrainClips, RegionIsCutAsTheInferenceFrontEndCutsIt) {
+  ModelConfig c = tiny_train_config();
+  c.video.region = {0.25, 0.5, 0.5, 0.5};
+  TrainingFile file(c, "f");
+  std::vector<uint8_t> rgb(160 * 120 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 7) % 251);
+  for (int k = 0; k < 25; ++k) file.push_video(k * 40 * kMs, RgbImage{rgb.data(), 160, 120, 480});
+  const std::vector<float> audio(16000, 0.0f);
+  file.push_audio(0, audio.data(), audio.size());
+  const auto stored = store(std::move(file), c);
+  ASSERT_EQ(stored->video.sizes(), (std::vector<int64_t>{25, 36, 48, 3}));  // the 80 x 60 region, short side 36
+
+  FramePreprocessor prep(c.video);
+  std::vector<float> plane(prep.output_size());
+  prep.process(RgbImage{rgb.data(), 160, 120, 480}, plane.data());
+  const torch::Tensor expected = torch::from_blob(plane.data(), {3, 32, 32});
+  const torch::Tensor clip = video_clip(*stored, centre_cut(*stored, 0, c.video.crop), c.video).select(1, 0);
+  EXPECT_LT((clip - expected).abs().max().item<float>(), 0.012f);  // 8-bit storage, as above
+
+  // A file prepared for another region is refused.
+  ModelConfig other = c;
+  other.video.region = {0, 0, 1, 1};
+  TrainingFile again(other, "g");
+  again.push_video(0, RgbImage{rgb.data(), 160, 120, 480});
+  again.push_audio(0, audio.data(), audio.size());
+  EXPECT_THROW(store(std::move(again), c), avts::Error);
+}
+
 TEST(TrainClips, RandomCropsStayInsideTheFrame) {
   const auto f = avts::test::stored_file("f", 30, 200);  // 48 x 36 frames, crop 32
   Rng rng(1);

@@ -165,6 +165,27 @@ TEST(VideoPrep, RowPaddingIsIgnored) {
   EXPECT_EQ(prepare(c, TestImage(300, 200, pixel, 64, 0)), packed);
 }
 
+// A region is the same as handing the front end that part of the picture alone.
+TEST(VideoPrep, RegionIsTheSameAsTheCutOutPicture) {
+  std::mt19937 rng(3);
+  const TestImage whole(360, 288, [&](int, int) {
+    return std::array<uint8_t, 3>{static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng())};
+  });
+  VideoFrontEndConfig c;
+  c.resize = 72;
+  c.crop = 64;
+  c.region = {0.2, 0.45, 0.6, 0.5};  // columns 72..287, rows 130..273 (fractions rounded to pixels)
+  const int x0 = 72, y0 = 130, w = 216, h = 144;
+  const TestImage part(w, h, [&](int x, int y) {
+    const uint8_t* p = whole.bytes.data() + static_cast<size_t>(y0 + y) * whole.stride + 3 * (x0 + x);
+    return std::array<uint8_t, 3>{p[0], p[1], p[2]};
+  });
+  VideoFrontEndConfig whole_frame = c;
+  whole_frame.region = {0.0, 0.0, 1.0, 1.0};
+  EXPECT_EQ(prepare(c, whole), prepare(whole_frame, part));
+  EXPECT_NE(prepare(c, whole), prepare(whole_frame, whole));
+}
+
 TEST(VideoPrep, CompactCropSizes) {
   VideoFrontEndConfig c;
   c.resize = 100;
