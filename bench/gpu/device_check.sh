@@ -8,6 +8,7 @@
 #   3. run the CUDA parity tests; 4. the benchmark (bench_gpu.py); 5. the other lib tests.
 # Logs and results go to $OUT (default /tmp/avts-gpu-check). Run from the repository root:
 #   bash bench/gpu/device_check.sh
+# BENCH=0 leaves out step 4, LIB_TESTS=0 step 5.
 # Dry run on a machine without a GPU: DRY_RUN=1 LIBTORCH= bash bench/gpu/device_check.sh
 # (the system LibTorch; the GPU tests skip; the PyTorch side of the bench on the CPU).
 set -uo pipefail
@@ -39,7 +40,7 @@ echo "LibTorch: ${LIBTORCH:-the system one}"
 
 step configure
 if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" -Dlibtorch="$LIBTORCH" -Dgstreamer=disabled -Dcuda=enabled \
+  meson setup "$build" -Dlibtorch="$LIBTORCH" -Dpython="$(command -v "$python")" -Dgstreamer=disabled -Dcuda=enabled \
     -Dgpu_arch="${GPU_ARCH:-90}" -Dbuildtype=release > "$OUT/build.log" 2>&1
   rc=$?
   tail -25 "$OUT/build.log"
@@ -64,7 +65,9 @@ for t in cuda_video_prep cuda_logmel cuda_model; do
 done
 
 step benchmark
-if [ -n "${DRY_RUN:-}" ]; then
+if [ "${BENCH:-1}" = 0 ]; then
+  echo "skipped (BENCH=0)"
+elif [ -n "${DRY_RUN:-}" ]; then
   BENCH_GPU_DEVICE=cpu $python bench/gpu/bench_gpu.py --gpu-bench "$build/bench/gpu/gpu_bench" --quick --torch-only \
     --precision float32 --out "$OUT/gpu_bench_results.json" 2>&1 | tee "$OUT/bench.log"
 else

@@ -6,7 +6,6 @@
 #include <sys/resource.h>
 #include <torch/serialize.h>
 
-#include <filesystem>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -14,9 +13,12 @@
 #include "avts/error.h"
 #include "avts/model.h"
 #include "avts/nets.h"
+#include "temp_dir.h"
 
 using namespace avts;
-namespace fs = std::filesystem;
+using avts::test::file_names;
+using avts::test::path_exists;
+using avts::test::TempDir;
 
 namespace {
 
@@ -51,12 +53,12 @@ std::vector<float> embed(const Model& m, Modality modality, const std::vector<fl
   return out;
 }
 
-std::string read_bytes(const fs::path& p) {
+std::string read_bytes(const std::string& p) {
   std::ifstream f(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), {}};
 }
 
-void write_bytes(const fs::path& p, const std::string& bytes) {
+void write_bytes(const std::string& p, const std::string& bytes) {
   std::ofstream f(p, std::ios::binary | std::ios::trunc);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
@@ -97,30 +99,23 @@ c10::Dict<std::string, at::Tensor> tensors_of(const Model& m) {
 
 class ModelTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    Model::set_threads(2);
-    dir = fs::temp_directory_path() /
-          ("avts-test-model-" + std::to_string(getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  void TearDown() override { fs::remove_all(dir); }
+  void SetUp() override { Model::set_threads(2); }
 
   // Expects load() to throw ModelFileError whose message names the file and has `text`.
-  void expect_load_error(const fs::path& p, const std::string& text) {
+  void expect_load_error(const std::string& p, const std::string& text) {
     try {
-      Model::load(p.string());
+      Model::load(p);
       ADD_FAILURE() << "loading " << p << " did not throw";
     } catch (const ModelFileError& e) {
       const std::string msg = e.what();
-      EXPECT_NE(msg.find(p.string()), std::string::npos) << msg;
+      EXPECT_NE(msg.find(p), std::string::npos) << msg;
       EXPECT_NE(msg.find(text), std::string::npos) << "expected '" << text << "' in: " << msg;
       EXPECT_EQ(msg.find("Exception raised from"), std::string::npos) << "backtrace leaked: " << msg;
     }
   }
 
-  fs::path dir;
+  const TempDir dir{std::string("avts-test-model-") +
+                    ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-"};
 };
 
 }  // namespace
@@ -134,9 +129,9 @@ TEST_F(ModelTest, SaveLoadRoundTripGivesIdenticalOutputsAndId) {
       if (b.key().find("running_") != std::string::npos) b.value().uniform_(0.5, 1.5);
     model->impl().refresh_id();
   }
-  const fs::path path = dir / "m.avts";
-  model->save(path.string());
-  const auto loaded = Model::load(path.string());
+  const std::string path = dir / "m.avts";
+  model->save(path);
+  const auto loaded = Model::load(path);
 
   EXPECT_EQ(loaded->id(), model->id());
   EXPECT_EQ(loaded->id().size(), 16u);
@@ -178,24 +173,22 @@ TEST_F(ModelTest, IdFollowsWeightsAndConfig) {
 
   // save() stores and refreshes the id of what it writes; a copy loads with that id.
   model->impl().config.threshold = 0.75;
-  const fs::path path = dir / "m.avts";
-  model->save(path.string());
+  const std::string path = dir / "m.avts";
+  model->save(path);
   EXPECT_NE(model->id(), after_weight);
-  EXPECT_EQ(Model::load(path.string())->id(), model->id());
-  EXPECT_EQ(Model::load(path.string())->config().threshold, 0.75);
+  EXPECT_EQ(Model::load(path)->id(), model->id());
+  EXPECT_EQ(Model::load(path)->config().threshold, 0.75);
 }
 
 TEST_F(ModelTest, SaveIsAtomic) {
   const auto model = Model::create(tiny_config(), 1);
-  const fs::path path = dir / "m.avts";
-  model->save(path.string());
-  model->save(path.string());  // overwrite
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  EXPECT_EQ(names, std::vector<std::string>{"m.avts"});  // no temporary left behind
+  const std::string path = dir / "m.avts";
+  model->save(path);
+  model->save(path);  // overwrite
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"m.avts"});  // no temporary left behind
 
-  EXPECT_THROW(model->save((dir / "missing" / "m.avts").string()), Error);
-  EXPECT_FALSE(fs::exists(dir / "missing"));
+  EXPECT_THROW(model->save(dir / "missing/m.avts"), Error);
+  EXPECT_FALSE(path_exists(dir / "missing"));
 
   // A write that fails half way (file size limit) leaves the old file as it was.
   const std::string old_bytes = read_bytes(path);
@@ -206,19 +199,17 @@ TEST_F(ModelTest, SaveIsAtomic) {
   rlimit small = old_limit;
   small.rlim_cur = 4096;
   setrlimit(RLIMIT_FSIZE, &small);
-  EXPECT_THROW(other->save(path.string()), Error);
+  EXPECT_THROW(other->save(path), Error);
   setrlimit(RLIMIT_FSIZE, &old_limit);
   signal(SIGXFSZ, old_handler);
   EXPECT_EQ(read_bytes(path), old_bytes);
-  names.clear();
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  EXPECT_EQ(names, std::vector<std::string>{"m.avts"});
-  EXPECT_EQ(Model::load(path.string())->id(), model->id());
+  EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"m.avts"});
+  EXPECT_EQ(Model::load(path)->id(), model->id());
 }
 
 TEST_F(ModelTest, LoadErrorsForBrokenFiles) {
   expect_load_error(dir / "nothing.avts", "does not exist");
-  expect_load_error(dir, "is a directory");
+  expect_load_error(dir.path(), "is a directory");
   write_bytes(dir / "empty.avts", "");
   expect_load_error(dir / "empty.avts", "empty");
 
@@ -228,12 +219,12 @@ TEST_F(ModelTest, LoadErrorsForBrokenFiles) {
   write_bytes(dir / "noise.avts", noise);
   expect_load_error(dir / "noise.avts", "not a readable archive");
 
-  const fs::path good = dir / "good.avts";
-  Model::create(tiny_config(), 1)->save(good.string());
+  const std::string good = dir / "good.avts";
+  Model::create(tiny_config(), 1)->save(good);
   const std::string bytes = read_bytes(good);
   for (size_t keep : {size_t(1), size_t(30), size_t(100), bytes.size() / 3, bytes.size() / 2, bytes.size() - 22,
                       bytes.size() - 1}) {
-    const fs::path cut = dir / ("cut" + std::to_string(keep) + ".avts");
+    const std::string cut = dir / ("cut" + std::to_string(keep) + ".avts");
     write_bytes(cut, bytes.substr(0, keep));
     expect_load_error(cut, "not a readable archive");
   }
@@ -241,8 +232,8 @@ TEST_F(ModelTest, LoadErrorsForBrokenFiles) {
 
 TEST_F(ModelTest, DamageInsideTensorDataIsCaughtByTheChecksum) {
   const auto model = Model::create(tiny_config(), 3);
-  const fs::path good = dir / "good.avts";
-  model->save(good.string());
+  const std::string good = dir / "good.avts";
+  model->save(good);
   // Find the raw bytes of one weight in the file (stored uncompressed) and flip one bit.
   const torch::Tensor w = tensors_of(*model).at("video.layer4.1.conv2.0.weight").contiguous();
   const std::string needle(static_cast<const char*>(w.data_ptr()), 64);
@@ -250,7 +241,7 @@ TEST_F(ModelTest, DamageInsideTensorDataIsCaughtByTheChecksum) {
   const size_t at = bytes.find(needle);
   ASSERT_NE(at, std::string::npos);
   bytes[at + 13] ^= 0x10;
-  const fs::path damaged = dir / "damaged.avts";
+  const std::string damaged = dir / "damaged.avts";
   write_bytes(damaged, bytes);
   expect_load_error(damaged, "does not match the checksum");
 }
@@ -273,7 +264,7 @@ TEST_F(ModelTest, LoadErrorsForForeignArchives) {
 
   // The same format written by LibTorch's own pickle_save (with type tags) also loads.
   write_bytes(dir / "tagged.avts", archive_of(model_dict("avts-model", 1, json, tensors_of(*model))));
-  EXPECT_EQ(Model::load((dir / "tagged.avts").string())->id(), model->id());
+  EXPECT_EQ(Model::load(dir / "tagged.avts")->id(), model->id());
 }
 
 TEST_F(ModelTest, LoadErrorsForWeightsThatDoNotMatchTheConfig) {
@@ -285,7 +276,7 @@ TEST_F(ModelTest, LoadErrorsForWeightsThatDoNotMatchTheConfig) {
 
   const std::string json = model->config().to_json();
   auto missing = tensors_of(*model);
-  missing.erase("video.stem.1.running_mean");
+  ASSERT_EQ(missing.erase("video.stem.1.running_mean"), 1u);
   write_bytes(dir / "missing.avts", archive_of(model_dict("avts-model", 1, json, missing)));
   expect_load_error(dir / "missing.avts", "'video.stem.1.running_mean' is missing");
 
@@ -301,9 +292,9 @@ TEST_F(ModelTest, LoadErrorsForWeightsThatDoNotMatchTheConfig) {
 }
 
 TEST_F(ModelTest, LoadRunsNoCodeFromTheFile) {
-  const fs::path marker = dir / "pwned";
+  const std::string marker = dir / "pwned";
   // pickle protocol 2: os.system("touch <marker>")
-  const std::string command = "touch " + marker.string();
+  const std::string command = "touch " + marker;
   std::string pickle = "\x80\x02" "cos\nsystem\n";
   pickle += 'X';
   const uint32_t len = static_cast<uint32_t>(command.size());
@@ -312,7 +303,7 @@ TEST_F(ModelTest, LoadRunsNoCodeFromTheFile) {
   pickle += "\x85R.";
   write_bytes(dir / "hostile.avts", archive_with_pickle(pickle));
   expect_load_error(dir / "hostile.avts", "unknown type os.system");
-  EXPECT_FALSE(fs::exists(marker));
+  EXPECT_FALSE(path_exists(marker));
 }
 
 TEST_F(ModelTest, Devices) {

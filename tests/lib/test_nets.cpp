@@ -124,7 +124,7 @@ TEST_F(Nets, DepthStopsEarly) {
 }
 
 TEST_F(Nets, BothPresetsRunOnTinyInputs) {
-  for (const std::string preset : ModelConfig::preset_names()) {
+  for (const std::string& preset : ModelConfig::preset_names()) {
     const ModelConfig c = ModelConfig::preset_config(preset);
     nets::AvtsNet net(c);
     net->eval();

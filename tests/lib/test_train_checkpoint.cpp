@@ -2,30 +2,24 @@
 // for bit, as the run that was not interrupted; the file is written atomically, read by
 // Python, and a checkpoint of another run or a broken file is refused with a clear error.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 
 #include "avts/error.h"
+#include "temp_dir.h"
 #include "train_fixtures.h"
 
 using namespace avts;
 using avts::test::blink_corpus;
+using avts::test::file_names;
 using avts::test::run_epoch;
+using avts::test::TempDir;
 using avts::test::tiny_train_config;
-
-namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("avts-train-ckpt-" + name + "-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+TempDir temp_dir(const std::string& name) { return TempDir("avts-train-ckpt-" + name + "-"); }
 
 TrainOptions small_run(OptimizerKind optimizer, Curriculum curriculum) {
   TrainOptions o;
@@ -57,7 +51,7 @@ void expect_same_model(const Model& a, const Model& b) {
   EXPECT_EQ(a.id(), b.id());
 }
 
-std::string read_bytes(const fs::path& p) {
+std::string read_bytes(const std::string& p) {
   std::ifstream f(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), {}};
 }
@@ -70,14 +64,14 @@ TEST(TrainCheckpoint, ResumeGivesTheSameModelAsAnUninterruptedRun) {
   for (const auto& [optimizer, curriculum] : {std::pair{OptimizerKind::Sgd, Curriculum::Paper},
                                               std::pair{OptimizerKind::AdamW, Curriculum::PaperFine}}) {
     SCOPED_TRACE(optimizer_name(optimizer));
-    const fs::path dir = temp_dir("resume");
+    const TempDir dir = temp_dir("resume");
     const TrainOptions o = small_run(optimizer, curriculum);
 
     Trainer whole(Model::create(tiny_train_config(), 5), o);
     while (!whole.finished()) run_epoch(whole, corpus.train, corpus.validation);
 
     TrainOptions first_part = o;
-    first_part.checkpoint = (dir / "run.ckpt").string();
+    first_part.checkpoint = dir / "run.ckpt";
     {
       Trainer interrupted(Model::create(tiny_train_config(), 5), first_part);
       for (int e = 0; e < 2; ++e) run_epoch(interrupted, corpus.train, corpus.validation);
@@ -88,7 +82,6 @@ TEST(TrainCheckpoint, ResumeGivesTheSameModelAsAnUninterruptedRun) {
     while (!resumed->finished()) run_epoch(*resumed, corpus.train, corpus.validation);
     EXPECT_EQ(resumed->step(), whole.step());
     expect_same_model(*whole.model(), *resumed->model());
-    fs::remove_all(dir);
   }
 }
 
@@ -96,11 +89,11 @@ TEST(TrainCheckpoint, ResumeAfterEveryEpochStaysOnTheSameRun) {
   // Changing the epoch count extends a run; resuming twice is as good as once.
   Model::set_threads(1);
   const Corpus corpus;
-  const fs::path dir = temp_dir("extend");
+  const TempDir dir = temp_dir("extend");
   TrainOptions o = small_run(OptimizerKind::Sgd, Curriculum::Paper);
   o.schedule = ScheduleKind::Constant;  // so that a longer run has the same early epochs
   o.epochs = 1;
-  o.checkpoint = (dir / "run.ckpt").string();
+  o.checkpoint = dir / "run.ckpt";
   {
     Trainer t(Model::create(tiny_train_config(), 5), o);
     run_epoch(t, corpus.train, corpus.validation);
@@ -117,16 +110,15 @@ TEST(TrainCheckpoint, ResumeAfterEveryEpochStaysOnTheSameRun) {
   while (!whole.finished()) run_epoch(whole, corpus.train, corpus.validation);
   const auto final_state = Trainer::resume(o.checkpoint, o);
   expect_same_model(*whole.model(), *final_state->model());
-  fs::remove_all(dir);
 }
 
 TEST(TrainCheckpoint, ResumeRefusesAnotherRun) {
   Model::set_threads(1);
   const Corpus corpus;
-  const fs::path dir = temp_dir("other");
+  const TempDir dir = temp_dir("other");
   TrainOptions o = small_run(OptimizerKind::Sgd, Curriculum::Paper);
   o.epochs = 1;
-  o.checkpoint = (dir / "run.ckpt").string();
+  o.checkpoint = dir / "run.ckpt";
   Trainer t(Model::create(tiny_train_config(), 5), o);
   run_epoch(t, corpus.train, corpus.validation);
 
@@ -147,57 +139,52 @@ TEST(TrainCheckpoint, ResumeRefusesAnotherRun) {
   other = o;
   other.epochs = 5;
   other.command = "avts train --resume";
-  other.output = (dir / "model.avts").string();
+  other.output = dir / "model.avts";
   EXPECT_EQ(Trainer::resume(o.checkpoint, other)->epoch(), 1);
-  fs::remove_all(dir);
 }
 
 TEST(TrainCheckpoint, WritingIsAtomic) {
   Model::set_threads(1);
   const Corpus corpus;
-  const fs::path dir = temp_dir("atomic");
+  const TempDir dir = temp_dir("atomic");
   TrainOptions o = small_run(OptimizerKind::AdamW, Curriculum::Paper);
   o.epochs = 2;
-  o.checkpoint = (dir / "run.ckpt").string();
-  o.output = (dir / "model.avts").string();
+  o.checkpoint = dir / "run.ckpt";
+  o.output = dir / "model.avts";
   Trainer t(Model::create(tiny_train_config(), 5), o);
   run_epoch(t, corpus.train, corpus.validation);
   const std::string first = read_bytes(o.checkpoint);
   run_epoch(t, corpus.train, corpus.validation);
   // Replaced whole, and nothing else left in the folder (no temporary files).
   EXPECT_NE(read_bytes(o.checkpoint), first);
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
-  std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"model.avts", "run.ckpt"}));
+  EXPECT_EQ(file_names(dir.path()), (std::vector<std::string>{"model.avts", "run.ckpt"}));
   EXPECT_EQ(Trainer::resume(o.checkpoint, o)->epoch(), 2);
 
   // A folder that does not exist: an error naming the file, an existing checkpoint untouched.
   const std::string before = read_bytes(o.checkpoint);
   try {
-    t.save_checkpoint((dir / "missing" / "run.ckpt").string());
+    t.save_checkpoint(dir / "missing/run.ckpt");
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("missing/run.ckpt"), std::string::npos) << e.what();
   }
   EXPECT_EQ(read_bytes(o.checkpoint), before);
-  fs::remove_all(dir);
 }
 
 TEST(TrainCheckpoint, BrokenFilesAreRefusedClearly) {
   Model::set_threads(1);
-  const fs::path dir = temp_dir("broken");
+  const TempDir dir = temp_dir("broken");
   const Corpus corpus;
   TrainOptions o = small_run(OptimizerKind::Sgd, Curriculum::Paper);
   o.epochs = 1;
-  o.checkpoint = (dir / "run.ckpt").string();
-  o.output = (dir / "model.avts").string();
+  o.checkpoint = dir / "run.ckpt";
+  o.output = dir / "model.avts";
   Trainer t(Model::create(tiny_train_config(), 5), o);
   run_epoch(t, corpus.train, corpus.validation);
 
-  const auto refused = [&](const fs::path& path, const std::string& says) {
+  const auto refused = [&](const std::string& path, const std::string& says) {
     try {
-      Trainer::resume(path.string(), o);
+      Trainer::resume(path, o);
       ADD_FAILURE() << path << " was accepted";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
@@ -210,18 +197,17 @@ TEST(TrainCheckpoint, BrokenFilesAreRefusedClearly) {
   refused(dir / "truncated.ckpt", "not a readable archive");
   std::ofstream(dir / "text.ckpt") << "epoch=3\n";
   refused(dir / "text.ckpt", "not a readable archive");
-  fs::remove_all(dir);
 }
 
 TEST(TrainCheckpoint, PythonReadsTheCheckpoint) {
   const char* python = std::getenv("AVTS_PYTHON");
   if (!python) GTEST_SKIP() << "AVTS_PYTHON not set";
   Model::set_threads(1);
-  const fs::path dir = temp_dir("python");
+  const TempDir dir = temp_dir("python");
   const Corpus corpus;
   TrainOptions o = small_run(OptimizerKind::Sgd, Curriculum::Paper);
   o.epochs = 1;
-  o.checkpoint = (dir / "run.ckpt").string();
+  o.checkpoint = dir / "run.ckpt";
   Trainer t(Model::create(tiny_train_config(), 5), o);
   run_epoch(t, corpus.train, corpus.validation);
   const std::string script =
@@ -233,7 +219,6 @@ TEST(TrainCheckpoint, PythonReadsTheCheckpoint) {
       "assert c['state_dict']['video.proj.weight'].shape == (16, 32)\n"
       "assert any(k.startswith('momentum_buffer/') for k in c['optimiser'])\n";
   std::ofstream(dir / "read.py") << script;
-  const std::string command = std::string(python) + " " + (dir / "read.py").string() + " " + o.checkpoint;
+  const std::string command = std::string(python) + " " + (dir / "read.py") + " " + o.checkpoint;
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
-  fs::remove_all(dir);
 }

@@ -12,21 +12,21 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "avts/error.h"
+#include "temp_dir.h"
 #include "train_fixtures.h"
 
 extern char** environ;
 
 using namespace avts;
 using avts::test::blink_corpus;
+using avts::test::path_exists;
 using avts::test::run_epoch;
+using avts::test::TempDir;
 using avts::test::tiny_train_config;
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -57,17 +57,20 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
-pid_t spawn_worker(int rank, int port, const fs::path& dir) {
+pid_t spawn_worker(int rank, int port, const std::string& dir) {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
   for (const std::string& v : {"RANK=" + std::to_string(rank), std::string("WORLD_SIZE=2"), std::string("LOCAL_RANK=0"),
                                std::string("MASTER_ADDR=127.0.0.1"), "MASTER_PORT=" + std::to_string(port),
-                               std::string("GLOO_SOCKET_IFNAME=lo"), "AVTS_TEST_WORKER_DIR=" + dir.string()})
+                               std::string("GLOO_SOCKET_IFNAME=lo"), "AVTS_TEST_WORKER_DIR=" + dir})
     env.push_back(v);
   std::vector<char*> envp;
   for (auto& v : env) envp.push_back(v.data());
   envp.push_back(nullptr);
-  std::string self = fs::read_symlink("/proc/self/exe").string(), filter = "--gtest_filter=TrainDistributed.Worker";
+  char exe[4096];
+  const ssize_t exe_length = readlink("/proc/self/exe", exe, sizeof exe);
+  if (exe_length <= 0 || exe_length == static_cast<ssize_t>(sizeof exe)) return -1;  // none, or cut short
+  std::string self(exe, exe_length), filter = "--gtest_filter=TrainDistributed.Worker";
   char* argv[] = {self.data(), filter.data(), nullptr};
   pid_t pid = -1;
   if (posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, envp.data()) != 0) return -1;
@@ -93,7 +96,7 @@ int wait_for(pid_t pid, int seconds) {
 TEST(TrainDistributed, Worker) {
   const char* dir_env = std::getenv("AVTS_TEST_WORKER_DIR");
   if (!dir_env) GTEST_SKIP() << "started by TwoRanksKeepTheSameWeights";
-  const fs::path dir = dir_env;
+  const std::string dir = dir_env;
   Model::set_threads(1);
   TrainOptions o;
   o.seed = 4;
@@ -104,8 +107,8 @@ TEST(TrainDistributed, Worker) {
   o.grad_clip_norm = 5.0;
   o.distributed = DistributedOptions::from_environment();
   const int rank = o.distributed.rank;
-  o.output = (dir / ("output-" + std::to_string(rank) + ".avts")).string();
-  o.checkpoint = (dir / ("checkpoint-" + std::to_string(rank))).string();
+  o.output = dir + "/output-" + std::to_string(rank) + ".avts";
+  o.checkpoint = dir + "/checkpoint-" + std::to_string(rank);
   // Different initial weights: rank 0's are broadcast. Different data: rank 1 has an extra
   // file, so it takes a step while rank 0 joins with nothing to add.
   Trainer trainer(Model::create(tiny_train_config(), 100 + rank), o);
@@ -113,30 +116,28 @@ TEST(TrainDistributed, Worker) {
   std::vector<avts::test::BlinkMedia> mine;
   for (size_t i : rank == 0 ? std::vector<size_t>{0, 2} : std::vector<size_t>{1, 3, 4}) mine.push_back(all[i]);
   const auto validation = blink_corpus(rank == 0 ? "va" : "vb", 2, 3.0, 0.5);
-  std::ofstream log(dir / ("rank-" + std::to_string(rank) + ".txt"));
+  std::ofstream log(dir + "/rank-" + std::to_string(rank) + ".txt");
   while (!trainer.finished()) {
     const TrainProgress p = run_epoch(trainer, mine, validation);
     log << "epoch " << p.epoch << " step " << p.step << " pairs " << p.epoch_pairs << " clips " << p.validation.clips
         << " threshold " << p.validation.threshold << " id " << trainer.model()->id() << "\n";
   }
-  trainer.model()->save((dir / ("final-" + std::to_string(rank) + ".avts")).string());
+  trainer.model()->save(dir + "/final-" + std::to_string(rank) + ".avts");
 }
 
 TEST(TrainDistributed, TwoRanksKeepTheSameWeights) {
   if (!DistributedOptions::available()) GTEST_SKIP() << "built without Gloo";
   if (std::getenv("AVTS_TEST_WORKER_DIR")) GTEST_SKIP();
-  const fs::path dir = fs::temp_directory_path() / ("avts-train-dist-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const TempDir dir("avts-train-dist-");
   const int port = free_port();
-  const pid_t r0 = spawn_worker(0, port, dir), r1 = spawn_worker(1, port, dir);
+  const pid_t r0 = spawn_worker(0, port, dir.path()), r1 = spawn_worker(1, port, dir.path());
   ASSERT_GT(r0, 0);
   ASSERT_GT(r1, 0);
   const int status0 = wait_for(r0, 240), status1 = wait_for(r1, 240);
   ASSERT_EQ(status0, 0);
   ASSERT_EQ(status1, 0);
 
-  const auto a = Model::load((dir / "final-0.avts").string()), b = Model::load((dir / "final-1.avts").string());
+  const auto a = Model::load(dir / "final-0.avts"), b = Model::load(dir / "final-1.avts");
   const auto sa = nets::state_dict(*a->impl().net), sb = nets::state_dict(*b->impl().net);
   ASSERT_EQ(sa.size(), sb.size());
   for (size_t i = 0; i < sa.size(); ++i) EXPECT_TRUE(torch::equal(sa[i].second, sb[i].second)) << sa[i].first;
@@ -154,12 +155,11 @@ TEST(TrainDistributed, TwoRanksKeepTheSameWeights) {
   EXPECT_NE(text0.find("epoch 0 step 3 pairs 20 "), std::string::npos) << text0;
   EXPECT_NE(text0.find("epoch 1 step 6 pairs 20 "), std::string::npos) << text0;
   // Only rank 0 writes the output and the checkpoint; the output is the final model.
-  EXPECT_TRUE(fs::exists(dir / "output-0.avts"));
-  EXPECT_TRUE(fs::exists(dir / "checkpoint-0"));
-  EXPECT_FALSE(fs::exists(dir / "output-1.avts"));
-  EXPECT_FALSE(fs::exists(dir / "checkpoint-1"));
-  EXPECT_EQ(Model::load((dir / "output-0.avts").string())->id(), a->id());
-  fs::remove_all(dir);
+  EXPECT_TRUE(path_exists(dir / "output-0.avts"));
+  EXPECT_TRUE(path_exists(dir / "checkpoint-0"));
+  EXPECT_FALSE(path_exists(dir / "output-1.avts"));
+  EXPECT_FALSE(path_exists(dir / "checkpoint-1"));
+  EXPECT_EQ(Model::load(dir / "output-0.avts")->id(), a->id());
 }
 
 TEST(TrainDistributed, LaunchEnvironment) {

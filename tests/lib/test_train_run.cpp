@@ -4,17 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
 
 #include "avts/error.h"
+#include "temp_dir.h"
 #include "train_fixtures.h"
 
 using namespace avts;
 using avts::test::blink_corpus;
 using avts::test::run_epoch;
+using avts::test::TempDir;
 using avts::test::tiny_train_config;
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -29,22 +28,15 @@ TrainOptions quick_options() {
   return o;
 }
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("avts-train-run-" + name + "-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 }  // namespace
 
 TEST(TrainRun, LossFallsAndValidationBeatsChance) {
   Model::set_threads(1);
-  const fs::path dir = temp_dir("learn");
+  const TempDir dir("avts-train-run-learn-");
   TrainOptions o = quick_options();
   o.epochs = 8;
   o.curriculum = Curriculum::EasyOnly;
-  o.output = (dir / "model.avts").string();
+  o.output = dir / "model.avts";
   o.command = "test_train_run";
   Trainer trainer(Model::create(tiny_train_config(), 1), o);
   // Validation periods lie between the training ones: files the model never saw.
@@ -83,7 +75,6 @@ TEST(TrainRun, LossFallsAndValidationBeatsChance) {
   EXPECT_EQ(prov.at("validation_files"), "6");
   EXPECT_EQ(prov.at("train_pairs"), std::to_string(8 * 16 * 5 * 2));
   EXPECT_NE(prov.at("train_options").find("\"optimizer\":\"adamw\""), std::string::npos);
-  fs::remove_all(dir);
 }
 
 TEST(TrainRun, PairsAreOneToOneAndProgressIsReported) {
