@@ -404,6 +404,7 @@ struct Trainer::Impl {
   void record_provenance(const TrainProgress& p, int validation_files) {
     auto& prov = model->impl().config.provenance;
     prov["trainer"] = "avts (lib/train)";
+    prov["trained"] = "yes";  // also over a started-from file's "no"
     prov["seed"] = std::to_string(options.seed);
     prov["epochs"] = std::to_string(epoch);
     prov["steps"] = std::to_string(step);

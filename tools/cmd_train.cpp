@@ -272,7 +272,6 @@ int cmd_train(int argc, char** argv) {
   } else {
     ModelConfig config = ModelConfig::preset_config(preset_name);
     config.provenance["created-by"] = command;
-    config.provenance["trained"] = "yes";
     trainer = std::make_unique<Trainer>(Model::create(config, options.seed, dev), options);
   }
   const ModelConfig& config = trainer->model()->config();

@@ -37,12 +37,14 @@ class ShippedRecipe(unittest.TestCase):
             info = json.loads(subprocess.run([AVTS, "info", "--json", model], capture_output=True, text=True,
                                              check=True).stdout)
             self.assertEqual(info["preset"], "avts-compact")
+            self.assertEqual(info["video"]["region"], [0.2, 0.45, 0.6, 0.5])  # the lower middle
             prov = info["provenance"]
             self.assertEqual(prov["epochs"], "1")
             self.assertEqual(prov["seed"], "1")
             self.assertEqual(prov["curriculum"], "paper-fine")
             self.assertEqual(prov["validation_files"], "1")
             self.assertIn("--negatives 2", prov["command"])
+            self.assertIn("--loss multi-way", prov["command"])
 
 
 if __name__ == "__main__":

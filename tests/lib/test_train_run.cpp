@@ -38,7 +38,9 @@ TEST(TrainRun, LossFallsAndValidationBeatsChance) {
   o.curriculum = Curriculum::EasyOnly;
   o.output = dir / "model.avts";
   o.command = "test_train_run";
-  Trainer trainer(Model::create(tiny_train_config(), 1), o);
+  ModelConfig untrained = tiny_train_config();
+  untrained.provenance["trained"] = "no";  // as avts init writes it
+  Trainer trainer(Model::create(untrained, 1), o);
   // Validation periods lie between the training ones: files the model never saw.
   const auto train = blink_corpus("train-", 16, 6.0), validation = blink_corpus("val-", 6, 6.0, 0.5 * 5.0 / 15.0);
 
@@ -67,6 +69,7 @@ TEST(TrainRun, LossFallsAndValidationBeatsChance) {
   EXPECT_EQ(saved->id(), trainer.model()->id());
   EXPECT_DOUBLE_EQ(saved->config().threshold, last.validation.threshold);
   const auto& prov = saved->config().provenance;
+  EXPECT_EQ(prov.at("trained"), "yes");
   EXPECT_EQ(prov.at("epochs"), "8");
   EXPECT_EQ(prov.at("seed"), "3");
   EXPECT_EQ(prov.at("loss"), "contrastive");
