@@ -1,5 +1,7 @@
 #include "media_pipeline.h"
 
+#include <algorithm>
+
 #include <glib/gstdio.h>
 
 #include <memory>
@@ -37,6 +39,13 @@ GstElement* make_element(const char* factory, const char* name) {
     throw Error(std::string("GStreamer element '") + factory +
                 "' is not available: is its plugin installed (and GST_PLUGIN_PATH set for avts)?");
   return e;
+}
+
+void set_file_batch_size(GstElement* feature_element, int audio_batch) {
+  GstElementFactory* factory = gst_element_get_factory(feature_element);
+  const bool video = factory && g_strcmp0(gst_plugin_feature_get_name(factory), "avtsvideofeat") == 0;
+  const int batch = video ? std::max(1, audio_batch / 4) : audio_batch;
+  g_object_set(feature_element, "batch-size", static_cast<guint>(batch), nullptr);
 }
 
 GstElement* make_caps_filter(const std::string& caps) {

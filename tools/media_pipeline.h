@@ -51,6 +51,12 @@ class MediaPipeline {
 GstElement* make_element(const char* factory, const char* name = nullptr);
 // A capsfilter holding `caps` (e.g. "video/x-raw,format=RGB").
 GstElement* make_caps_filter(const std::string& caps);
+// Windows per forward pass when a whole file is measured: no one waits for the reports, so the
+// networks get larger batches than the elements' live-friendly defaults (8 audio, 4 video
+// windows). avts sync and avts eval use the same sizes, so they compute the same numbers.
+constexpr int kFileAudioBatch = 32;
+// Sets `batch-size` on an avtsaudiofeat (to `audio_batch`) or avtsvideofeat (a quarter of it).
+void set_file_batch_size(GstElement* feature_element, int audio_batch = kFileAudioBatch);
 // An appsink that does not sync to the clock and hands each sample to `on_sample`.
 GstElement* make_app_sink(GstFlowReturn (*on_sample)(GstAppSink*, gpointer), gpointer user_data,
                           const char* name = nullptr);
