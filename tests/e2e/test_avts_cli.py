@@ -58,6 +58,19 @@ class AvtsCommand(unittest.TestCase):
         self.assertIn("video.resize must be >= video.crop", p.stderr)
         self.assertFalse(os.path.exists(self.out("bad.avts")))
 
+    def test_init_region(self):
+        model = self.out("region.avts")
+        avts("init", "--region", "0.2,0.45,0.6,0.5", "-o", model)
+        info = json.loads(avts("info", "--json", model).stdout)
+        self.assertEqual(info["video"]["region"], [0.2, 0.45, 0.6, 0.5])
+        self.assertIn("region x 0.2 y 0.45 w 0.6 h 0.5", avts("info", model).stdout)
+        for region, says in (("0.5,0.5", "expected four fractions"), ("0.5,0,0.6,1", "inside the frame"),
+                             ("a,b,c,d", "expected four fractions")):
+            p = avts("init", "--region", region, "-o", self.out("bad.avts"), check=False)
+            self.assertEqual(p.returncode, 2, region)
+            self.assertIn(says, p.stderr)
+            self.assertFalse(os.path.exists(self.out("bad.avts")))
+
     def test_audio_features_of_a_real_clip(self):
         out, times = self.out("a.npy"), self.out("a_t.npy")
         avts("features", MPG, "-m", self.model, "--modality", "audio", "-o", out, "--times", times)

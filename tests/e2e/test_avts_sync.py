@@ -67,6 +67,7 @@ class AvtsSync(unittest.TestCase):
             (["sync", CLIP, "-m", self.model, "--standard", "nonsense"], "nonsense"),
             (["sync", os.path.join(self.tmp.name, "none.mp4"), "-m", self.model], "no such file"),
             (["sync", CLIP, "-m", os.path.join(self.tmp.name, "none.avts")], "none.avts"),
+            (["sync", CLIP, "-m", self.model, "--batch-size", "0"], "--batch-size must be in [1, 1024]"),
         ]
         for args, text in cases:
             p = avts(*args)
