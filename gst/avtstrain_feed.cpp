@@ -194,6 +194,8 @@ void TrainFeed::add(std::unique_ptr<avts::TrainingFile> file) {
       return;
     }
     why = "shorter than one clip (" + std::to_string(std::lround(model_->config().clip_seconds * 1000)) + " ms)";
+  } catch (const avts::DistributedError&) {
+    throw;  // the run's fault, not the file's
   } catch (const Error& e) {
     why = e.what();
   }

@@ -19,6 +19,13 @@
  * an `avts-train-done` message just before it. Media without audio or without video is
  * an error.
  *
+ * Data-parallel training: started by a launcher that sets RANK and WORLD_SIZE (torchrun,
+ * Slurm's srun, a Kubernetes PyTorchJob; MASTER_ADDR, MASTER_PORT), each process's avtstrain
+ * joins the group (c10d over Gloo) and averages gradients with the others at every step;
+ * give each process its share of the corpus with avtsdatasrc's shard=$RANK
+ * num-shards=$WORLD_SIZE and its own GPU with device=cuda:$LOCAL_RANK. Only rank 0 writes
+ * the output and checkpoint files.
+ *
  * ## Example pipelines
  * |[
  * gst-launch-1.0 avtsdatasrc manifest=train.txt epochs=2 name=d \
@@ -506,6 +513,9 @@ static gboolean start_run(GstAvtsTrain* self) {
     avts::TrainOptions check = options.train;
     check.epochs = std::max(check.epochs, 1);
     check.validate();
+    // Data-parallel when a launcher (torchrun, Slurm) says so; the trainer joins the group
+    // when the first file arrives.
+    options.train.distributed = avts::DistributedOptions::from_environment();
     avts_gst::FeedCallbacks callbacks;
     callbacks.started = [self](int epochs) { on_started(self, epochs); };
     callbacks.progress = [self](const avts::TrainProgress& p) { on_progress(self, p); };

@@ -9,6 +9,7 @@
 
 #ifdef AVTS_HAVE_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
 
@@ -37,6 +38,10 @@ DistributedOptions DistributedOptions::from_environment() {
   d.local_rank = torchrun ? env_int("LOCAL_RANK", 0) : env_int("SLURM_LOCALID", 0);
   if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) d.master_addr = addr;
   d.master_port = env_int("MASTER_PORT", d.master_port);
+  if (const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE"); agent && std::string(agent) == "True") {
+    d.agent_store = true;
+    d.restart_count = env_int("TORCHELASTIC_RESTART_COUNT", 0);
+  }
   if (d.world_size < 1) throw Error("WORLD_SIZE must be at least 1");
   if (d.rank >= d.world_size)
     throw Error("rank " + std::to_string(d.rank) + " is not below the world size " + std::to_string(d.world_size));
@@ -67,11 +72,14 @@ ProcessGroup::ProcessGroup(const DistributedOptions& d) : impl_(std::make_unique
     const std::chrono::seconds timeout(d.timeout_s);
     c10d::TCPStoreOptions store_options;
     store_options.port = static_cast<uint16_t>(d.master_port);
-    store_options.isServer = d.rank == 0;
+    store_options.isServer = d.rank == 0 && !d.agent_store;
     store_options.numWorkers = d.world_size;
-    store_options.waitWorkers = true;
+    store_options.waitWorkers = !d.agent_store;
     store_options.timeout = timeout;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(d.master_addr, store_options);
+    if (d.agent_store)
+      impl_->store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(d.restart_count),
+                                                            impl_->store);
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
     options->devices.push_back(interface && *interface
@@ -79,7 +87,7 @@ ProcessGroup::ProcessGroup(const DistributedOptions& d) : impl_(std::make_unique
                                    : c10d::ProcessGroupGloo::createDefaultDevice());
     impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, d.rank, d.world_size, options);
   } catch (const std::exception& e) {
-    throw Error("rank " + std::to_string(d.rank) + " of " + std::to_string(d.world_size) +
+    throw DistributedError("rank " + std::to_string(d.rank) + " of " + std::to_string(d.world_size) +
                 " could not join the training group at " + where + ": " + e.what());
   }
 }
@@ -92,7 +100,7 @@ void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
   try {
     work->wait();
   } catch (const std::exception& e) {
-    throw Error(std::string("distributed training: ") + what + " failed (did another rank stop?): " + e.what());
+    throw DistributedError(std::string("distributed training: ") + what + " failed (did another rank stop?): " + e.what());
   }
 }
 

@@ -2,6 +2,10 @@
 // file is decoded by uridecodebin into mono float audio at the model's rate and RGB video,
 // collected into a TrainingFile and handed to the trainer; files that cannot be used are
 // skipped with a warning and counted, never stopping the run.
+//
+// Data-parallel: started by a launcher that sets RANK / WORLD_SIZE (torchrun, Slurm, a
+// Kubernetes PyTorchJob), every process runs the same command; each trains on its shard of
+// the manifest and only rank 0 shows progress and writes the model and checkpoint.
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
 #include <unistd.h>
@@ -10,6 +14,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <deque>
+#include <future>
 #include <mutex>
 #include <set>
 
@@ -155,15 +161,33 @@ std::string command_line(int argc, char** argv) {
   return out;
 }
 
-void warn_skip(const std::string& what, const std::string& why) {
-  std::fprintf(stderr, "avts train: warning: skipping %s: %s\n", what.c_str(), why.c_str());
+// "avts train", or "avts train (rank R)" in a data-parallel run, where every rank writes to
+// the launcher's log.
+std::string speaker(const DistributedOptions& d) {
+  return d.world_size > 1 ? "avts train (rank " + std::to_string(d.rank) + ")" : "avts train";
 }
 
 // After SIGINT / SIGTERM: the trainer state as it is between two files (weights, optimiser,
 // epoch, step) goes to the checkpoint; a resumed run trains the interrupted epoch again from
 // its first file, from these weights. The model file stays the last finished epoch's.
+// Data-parallel, the ranks stop at different points (one may be waiting for the others in a
+// step), so none saves: the checkpoint rank 0 wrote after the last finished epoch is the one
+// every rank resumes from.
 int stop_training(const Trainer& trainer, const std::string& checkpoint, int signal) {
+  const DistributedOptions& d = trainer.options().distributed;
   if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
+  if (d.world_size > 1) {
+    if (trainer.epoch() == 0)
+      std::fprintf(stderr, "%s: stopped by %s in epoch 1, before any checkpoint was written\n",
+                   speaker(d).c_str(), signal_name(signal));
+    else
+      std::fprintf(stderr,
+                   "%s: stopped by %s in epoch %d/%d; continue every rank with the same command and --resume %s "
+                   "(written by rank 0 after epoch %d)\n",
+                   speaker(d).c_str(), signal_name(signal), trainer.epoch() + 1, trainer.options().epochs,
+                   checkpoint.c_str(), trainer.epoch());
+    return 128 + signal;
+  }
   trainer.save_checkpoint(checkpoint);
   std::fprintf(stderr,
                "avts train: stopped by %s in epoch %d/%d at step %lld; saved the trainer state to %s. "
@@ -181,6 +205,7 @@ int cmd_train(int argc, char** argv) {
         *optimizer = nullptr, *device = nullptr, *resume = nullptr, *checkpoint = nullptr, *init = nullptr;
   gchar* schedule = nullptr;
   gint epochs = 0, batch = 0, easy_epochs = -1, mixed_epochs = -1, warmup_steps = -1, cache_mb = 4096, negatives = 0;
+  gint decode_ahead = 1;
   gint64 seed = -1;
   gdouble lr = 0, weight_decay = -1, hard_fraction = -1, temperature = 0;
   const GOptionEntry entries[] = {
@@ -206,6 +231,9 @@ int cmd_train(int argc, char** argv) {
       {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
        "Keep decoded files (resized) in up to this much memory so later epochs skip decoding "
        "(default 4096; 0: decode every epoch)", "MB"},
+      {"decode-ahead", 0, 0, G_OPTION_ARG_INT, &decode_ahead,
+       "Decode this many files ahead of the one being trained on, on threads of their own (default 1; "
+       "0: decode each file when its turn comes)", "N"},
       {"loss", 0, 0, G_OPTION_ARG_STRING, &loss,
        "contrastive (default), cross-entropy or multi-way (each clip against its positive and all its negatives)", "NAME"},
       {"temperature", 0, 0, G_OPTION_ARG_DOUBLE, &temperature, "Softmax temperature of the multi-way loss (default 0.1)", "T"},
@@ -230,7 +258,7 @@ int cmd_train(int argc, char** argv) {
   if (out.empty()) throw Error("--output is required");
   const std::string preset_name = preset_arg.empty() ? "avts-compact" : preset_arg;
   if (checkpoint_path.empty()) checkpoint_path = out + ".ckpt";
-  const std::string dev = dev_arg.empty() ? "cpu" : dev_arg;
+  std::string dev = dev_arg.empty() ? "cpu" : dev_arg;
 
   TrainOptions options;
   if (seed >= 0) options.seed = static_cast<uint64_t>(seed);
@@ -249,15 +277,29 @@ int cmd_train(int argc, char** argv) {
   if (!loss_arg.empty()) options.loss = parse_loss(loss_arg);
   if (!optimizer_arg.empty()) options.optimizer = parse_optimizer(optimizer_arg);
   if (epochs < 0 || batch < 0 || lr < 0) throw Error("--epochs, --batch-size and --lr must be positive");
+  if (decode_ahead < 0 || decode_ahead > 64) throw Error("--decode-ahead must be in 0..64");
   options.output = out;  // written atomically after every epoch
   options.checkpoint = checkpoint_path;
   options.command = command;
+  options.distributed = DistributedOptions::from_environment();
   options.validate();
+  const DistributedOptions& dist = options.distributed;
+  const bool leader = dist.rank == 0;  // shows progress, writes the files
+  // Each rank of a machine on its own GPU, as torchrun's LOCAL_RANK says.
+  if (dist.world_size > 1 && dev == "cuda") dev = "cuda:" + std::to_string(dist.local_rank);
+  const std::string who = speaker(dist);
 
-  const Manifest manifest = read_manifest(argv[1]);
-  for (const std::string& bad : manifest.bad_lines)
-    std::fprintf(stderr, "avts train: warning: skipping %s line %s\n", argv[1], bad.c_str());
+  Manifest manifest = read_manifest(argv[1]);
   if (manifest.entries.empty()) throw Error("manifest '" + std::string(argv[1]) + "' lists no media files");
+  if (dist.world_size > 1) {
+    if (manifest.entries.size() < static_cast<size_t>(dist.world_size))
+      throw Error("manifest '" + std::string(argv[1]) + "' lists " + std::to_string(manifest.entries.size()) +
+                  " media files for " + std::to_string(dist.world_size) + " ranks: each rank needs files of its own");
+    manifest.entries = manifest_shard(manifest.entries, dist.rank, dist.world_size);
+    if (!leader) manifest.bad_lines.clear();  // every rank reads them: rank 0 reports them
+  }
+  for (const std::string& bad : manifest.bad_lines)
+    std::fprintf(stderr, "%s: warning: skipping %s line %s\n", who.c_str(), argv[1], bad.c_str());
 
   std::unique_ptr<Trainer> trainer;
   if (!resume_path.empty()) {
@@ -285,29 +327,55 @@ int cmd_train(int argc, char** argv) {
 
   const int first_epoch = trainer->epoch();
   ProgressLine progress(first_epoch, options.epochs, manifest.entries.size());
-  trainer->set_progress([&](const TrainProgress& p) { progress.update(p); });
+  if (leader) trainer->set_progress([&](const TrainProgress& p) { progress.update(p); });
   // Decoded files are kept (resized, 8-bit) up to --cache-mb so that later epochs do not
   // decode them again.
   DecodedCache<TrainingFile> cache(static_cast<size_t>(std::max(0, cache_mb)) << 20);
-  const auto decoded = [&](const ManifestEntry& e) {
+  // The decoding threads' own copy: the trainer updates the model's (its threshold).
+  const ModelConfig front_end = config;
+  // A file's decode, started early on a worker thread (--decode-ahead) or, when the file is
+  // skipped or cached, not at all (an empty future).
+  const auto start_decode = [&](const ManifestEntry& e) {
+    if (skipped.count(e.input) || cache.find(e.input)) return std::future<TrainingFile>();
+    return std::async(decode_ahead > 0 ? std::launch::async : std::launch::deferred,
+                      [&front_end, e] { return decode(front_end, e); });
+  };
+  const auto decoded = [&](const ManifestEntry& e, std::future<TrainingFile>& pending) {
     if (const TrainingFile* hit = cache.find(e.input)) return hit->copy();
-    TrainingFile file = decode(config, e);
+    TrainingFile file = pending.valid() ? pending.get() : decode(front_end, e);
     if (cache.fits(file.bytes())) cache.insert(e.input, file.copy(), file.bytes());
     return file;
   };
   // Feeds one file to the trainer; a file that cannot be used is skipped from then on.
-  const auto feed = [&](const ManifestEntry& e) {
+  const auto feed = [&](const ManifestEntry& e, std::future<TrainingFile>& pending) {
     throw_if_interrupted();  // between two files the trainer state is consistent
     if (skipped.count(e.input)) return;
     std::string why;
     try {
-      if (trainer->add_file(decoded(e)) > 0) return;
+      if (trainer->add_file(decoded(e, pending)) > 0) return;
       why = "shorter than one clip (" + std::to_string(std::lround(config.clip_seconds * 1000)) + " ms)";
+    } catch (const DistributedError&) {
+      throw;  // the run's fault, not the file's
     } catch (const Error& err) {
       why = err.what();
     }
-    warn_skip(e.input, why);
+    std::fprintf(stderr, "%s: warning: skipping %s: %s\n", who.c_str(), e.input.c_str(), why.c_str());
     skipped.insert(e.input);
+  };
+  // Feeds `files` in their order while the next --decode-ahead of them decode on worker
+  // threads, so that decoding overlaps training; the order, and so the run, does not depend
+  // on how fast the decodes are.
+  const auto feed_all = [&](const std::vector<ManifestEntry>& files, int epoch, size_t& index) {
+    std::deque<std::future<TrainingFile>> ahead;  // files[i], files[i + 1], ...
+    size_t started = 0;
+    for (size_t i = 0; i < files.size(); ++i) {
+      for (; started < files.size() && started <= i + static_cast<size_t>(decode_ahead); ++started)
+        ahead.push_back(start_decode(files[started]));
+      std::future<TrainingFile> pending = std::move(ahead.front());
+      ahead.pop_front();
+      progress.set_file(epoch, index++);
+      feed(files[i], pending);
+    }
   };
 
   TrainProgress last;
@@ -319,21 +387,25 @@ int cmd_train(int argc, char** argv) {
       size_t index = 0;
       // Validation files stay in the trainer: they are decoded in the first epoch only.
       if (!trained)
-        for (const ManifestEntry& e : validation_files) progress.set_file(epoch, index++), feed(e);
+        feed_all(validation_files, epoch, index);
       else
         index = validation_files.size();
       // A fresh order every epoch, the same on a resumed run.
       const std::vector<ManifestEntry> order =
           epoch_order(train_files, epoch, options.seed, /*shuffle=*/true, /*with_validation=*/false);
-      for (const ManifestEntry& e : order) progress.set_file(epoch, index++), feed(e);
+      feed_all(order, epoch, index);
       throw_if_interrupted();
       last = trainer->end_epoch();
       trained = true;
     }
   } catch (const Interrupted& stop) {
     return stop_training(*trainer, checkpoint_path, stop.signal);
+  } catch (const DistributedError&) {
+    // A launcher signals every rank: one that stopped first leaves the others' step failing.
+    if (interrupted()) return stop_training(*trainer, checkpoint_path, interrupted());
+    throw;
   }
-  if (!trained) trainer->model()->save(out);  // resumed a finished run: write it anyway
+  if (!trained && leader) trainer->model()->save(out);  // resumed a finished run: write it anyway
 
   const double seconds = progress.elapsed();
   std::printf("trained %d epochs (%d in this run), %lld steps, in %.1f s\n", trainer->epoch(),
@@ -344,9 +416,16 @@ int cmd_train(int argc, char** argv) {
                 last.validation.auc_easy, last.validation.auc_hard, last.validation.threshold);
   else
     std::printf("validation: none (no validation files); threshold not fitted\n");
-  std::printf("files: %zu inputs, %zu skipped\n", inputs, skipped.size());
-  std::printf("wrote %s (id %s) and checkpoint %s\n", out.c_str(), trainer->model()->id().c_str(),
-              checkpoint_path.c_str());
+  if (dist.world_size > 1)
+    std::printf("files: %zu inputs in the shard of rank %d of %d, %zu skipped\n", inputs, dist.rank,
+                dist.world_size, skipped.size());
+  else
+    std::printf("files: %zu inputs, %zu skipped\n", inputs, skipped.size());
+  if (leader)
+    std::printf("wrote %s (id %s) and checkpoint %s\n", out.c_str(), trainer->model()->id().c_str(),
+                checkpoint_path.c_str());
+  else
+    std::printf("model (id %s) written by rank 0\n", trainer->model()->id().c_str());
   return kExitOk;
 }
 

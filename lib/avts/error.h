@@ -18,4 +18,11 @@ class ModelFileError : public Error {
   using Error::Error;
 };
 
+// A data-parallel run lost its group: another rank stopped or could not be reached. Not a
+// fault of the file being trained on, so callers that skip bad files must not skip on it.
+class DistributedError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace avts

@@ -79,6 +79,11 @@ struct DistributedOptions {
   std::string master_addr = "127.0.0.1";  // rank 0 hosts the rendezvous (a TCP store) here
   int master_port = 29500;
   int timeout_s = 1800;           // how long a rank waits for the others
+  // torchrun's static rendezvous (--master_addr / --master_port) hosts the TCP store in its
+  // own agent: then every rank joins it as a client, under the key prefix of the launch
+  // attempt, as PyTorch's workers do (TORCHELASTIC_USE_AGENT_STORE, TORCHELASTIC_RESTART_COUNT).
+  bool agent_store = false;
+  int restart_count = 0;
 
   // As torchrun sets them (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), else as
   // Slurm does (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID); one process when neither is set.

@@ -5,6 +5,7 @@ Run by meson with AVTS_TOOL (the avts binary), AVTS_TEST_MEDIA and GST_PLUGIN_PA
 import json
 import os
 import re
+import socket
 import subprocess
 import tempfile
 import unittest
@@ -100,6 +101,82 @@ class AvtsTrain(unittest.TestCase):
         p = avts("train", bad, "-o", os.path.join(self.tmp.name, "none.avts"), "--epochs", "1", check=False)
         self.assertEqual(p.returncode, 2)
         self.assertIn("no training files", p.stderr)
+
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AvtsTrainDataParallel(unittest.TestCase):
+    """Two ranks launched as torchrun launches them (RANK, WORLD_SIZE, MASTER_ADDR/PORT), on
+    loopback: each trains on its shard, and they end with the same model, written by rank 0."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        d = cls.tmp.name
+        cls.manifest = os.path.join(d, "manifest.txt")
+        with open(cls.manifest, "w") as f:  # lines 1, 3 go to rank 0; 2, 4 to rank 1
+            for name in ["grid_s1_bbal8p.mpg", "grid_s1_lgas2n.mpg", "grid_s2_bbil4a.webm", "grid_s4_bgbu1p.webm"]:
+                f.write(f"{MEDIA}/{name} train\n")
+        cls.model = os.path.join(d, "dp.avts")
+        port = str(free_port())
+        ranks = []
+        for rank in range(2):
+            env = dict(ENV, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                       MASTER_PORT=port)
+            ranks.append(subprocess.Popen([AVTS, "train", cls.manifest, "-o", cls.model, "--epochs", "1",
+                                           "--batch-size", "4", "--seed", "3", "--preset", "avts-compact"],
+                                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        cls.out = []
+        for p in ranks:
+            try:
+                out, err = p.communicate(timeout=240)
+            except subprocess.TimeoutExpired:
+                for q in ranks:
+                    q.kill()
+                raise
+            cls.out.append((p.returncode, out, err))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_both_ranks_finish_with_the_same_model(self):
+        for rank, (code, out, err) in enumerate(self.out):
+            self.assertEqual(code, 0, f"rank {rank}:\n{out}\n{err}")
+        ids = [re.search(r"id ([0-9a-f]{16})", out).group(1) for _, out, _ in self.out]
+        self.assertEqual(ids[0], ids[1])
+        info = json.loads(avts("info", "--json", self.model).stdout)
+        self.assertEqual(info["model_id"], ids[0])
+        self.assertEqual(info["provenance"]["world_size"], "2")
+        self.assertEqual(info["provenance"]["train_files_last_epoch"], "4")  # both shards
+
+    def test_each_rank_reads_its_shard(self):
+        for rank, (_, out, _) in enumerate(self.out):
+            self.assertIn(f"files: 2 inputs in the shard of rank {rank} of 2, 0 skipped", out)
+
+    def test_only_rank_0_writes_and_shows_progress(self):
+        (_, out0, err0), (_, out1, err1) = self.out
+        self.assertIn(f"wrote {self.model}", out0)
+        self.assertIn("written by rank 0", out1)
+        self.assertRegex(err0, r"epoch 1/1 done")
+        self.assertNotIn("epoch 1/1", err1)
+        self.assertEqual(sorted(os.listdir(self.tmp.name)), ["dp.avts", "dp.avts.ckpt", "manifest.txt"])
+
+    def test_bad_launch_environment_is_an_error(self):
+        out = os.path.join(self.tmp.name, "never.avts")
+        for env, message in [({"RANK": "2", "WORLD_SIZE": "2"}, "rank 2 is not below the world size 2"),
+                             ({"RANK": "0", "WORLD_SIZE": "two"}, "WORLD_SIZE='two' is not a non-negative integer"),
+                             ({"RANK": "0", "WORLD_SIZE": "5"}, "lists 4 media files for 5 ranks")]:
+            p = subprocess.run([AVTS, "train", self.manifest, "-o", out, "--epochs", "1"], capture_output=True,
+                               text=True, timeout=60, env=dict(ENV, **env))
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(message, p.stderr)
+        self.assertFalse(os.path.exists(out))
 
 
 if __name__ == "__main__":

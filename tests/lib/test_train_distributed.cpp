@@ -165,11 +165,12 @@ TEST(TrainDistributed, TwoRanksKeepTheSameWeights) {
 TEST(TrainDistributed, LaunchEnvironment) {
   ScopedEnv env;
   for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "SLURM_PROCID", "SLURM_NTASKS",
-                        "SLURM_LOCALID"})
+                        "SLURM_LOCALID", "TORCHELASTIC_USE_AGENT_STORE", "TORCHELASTIC_RESTART_COUNT"})
     env.set(v, nullptr);
   DistributedOptions d = DistributedOptions::from_environment();
   EXPECT_EQ(d.world_size, 1);
   EXPECT_EQ(d.rank, 0);
+  EXPECT_FALSE(d.agent_store);
 
   env.set("WORLD_SIZE", "8");
   env.set("RANK", "5");
@@ -182,6 +183,16 @@ TEST(TrainDistributed, LaunchEnvironment) {
   EXPECT_EQ(d.local_rank, 1);
   EXPECT_EQ(d.master_addr, "node-0");
   EXPECT_EQ(d.master_port, 29400);
+  EXPECT_FALSE(d.agent_store);  // torchrun --standalone: rank 0 hosts the store
+
+  // torchrun's static rendezvous: its agent hosts the store, per launch attempt.
+  env.set("TORCHELASTIC_USE_AGENT_STORE", "True");
+  env.set("TORCHELASTIC_RESTART_COUNT", "2");
+  d = DistributedOptions::from_environment();
+  EXPECT_TRUE(d.agent_store);
+  EXPECT_EQ(d.restart_count, 2);
+  env.set("TORCHELASTIC_USE_AGENT_STORE", "False");
+  EXPECT_FALSE(DistributedOptions::from_environment().agent_store);
 
   env.set("RANK", "8");
   EXPECT_THROW(DistributedOptions::from_environment(), Error);
