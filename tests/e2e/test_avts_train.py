@@ -87,6 +87,27 @@ class AvtsTrain(unittest.TestCase):
         self.assertIn("trained 3 epochs (1 in this run)", p.stdout)
         self.assertEqual(json.loads(avts("info", "--json", model).stdout)["provenance"]["epochs"], "3")
 
+    def test_decoding_ahead_does_not_change_the_run(self):
+        # Files decode on worker threads but reach the trainer in the same order: the same model.
+        manifest = os.path.join(self.tmp.name, "four.txt")
+        with open(manifest, "w") as f:
+            for name in ["grid_s1_bbal8p.mpg", "grid_s1_lgas2n.mpg", "grid_s2_bbil4a.webm", "grid_s4_bgbu1p.webm"]:
+                f.write(f"{MEDIA}/{name}\n")
+        # (The model ids differ: the provenance records each command line. The weights must not.)
+        features = []
+        for ahead in ["0", "3"]:
+            model = os.path.join(self.tmp.name, f"ahead{ahead}.avts")
+            avts("train", manifest, "-o", model, "--epochs", "1", "--batch-size", "4", "--decode-ahead", ahead)
+            for modality in ["audio", "video"]:
+                npy = os.path.join(self.tmp.name, f"ahead{ahead}-{modality}.npy")
+                avts("features", f"{MEDIA}/grid_s1_bbal8p.mpg", "--model", model, "--modality", modality, "-o", npy)
+                with open(npy, "rb") as f:
+                    features.append(f.read())
+        self.assertEqual(features[:2], features[2:])
+        p = avts("train", manifest, "-o", model, "--decode-ahead", "-1", check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--decode-ahead must be in 0..64", p.stderr)
+
     def test_missing_manifest_is_an_error(self):
         p = avts("train", os.path.join(self.tmp.name, "nope.txt"), "-o", self.model + ".x", check=False)
         self.assertEqual(p.returncode, 2)
