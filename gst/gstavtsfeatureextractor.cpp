@@ -4,6 +4,7 @@
 
 #include "avts/error.h"
 #include "avts/model.h"
+#include "avtsprecision.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_avts_feature_extractor_debug);
 #define GST_CAT_DEFAULT gst_avts_feature_extractor_debug
@@ -12,6 +13,7 @@ enum {
   PROP_0,
   PROP_MODEL_FILE,
   PROP_DEVICE,
+  PROP_PRECISION,
   PROP_LAYER,
   PROP_HOP,
   PROP_BATCH_SIZE,
@@ -24,6 +26,7 @@ struct GstAvtsFeatureExtractorState {
   // Properties, under the object lock.
   std::string model_file;
   std::string device = DEFAULT_DEVICE;
+  avts::Precision precision = avts::Precision::Float32;
   std::string layer = DEFAULT_LAYER;
   guint hop_ms = 0;
   guint batch_size = 0;
@@ -31,6 +34,7 @@ struct GstAvtsFeatureExtractorState {
   // Set by state changes (application thread), read by the streaming thread.
   std::shared_ptr<const avts::Model> model;
   std::string loaded_file, loaded_device;
+  avts::Precision loaded_precision = avts::Precision::Float32;
   GstAvtsFeatureFormat format;
   GstAvtsFeaturizerInfo info;
   guint configured_batch_size = 1;
@@ -57,6 +61,9 @@ static void gst_avts_feature_extractor_set_property(GObject* object, guint prop_
     case PROP_DEVICE:
       text = g_value_get_string(value);
       st->device = text ? text : DEFAULT_DEVICE;
+      break;
+    case PROP_PRECISION:
+      st->precision = avts_precision_from_enum(g_value_get_enum(value));
       break;
     case PROP_LAYER:
       text = g_value_get_string(value);
@@ -87,6 +94,9 @@ static void gst_avts_feature_extractor_get_property(GObject* object, guint prop_
     case PROP_DEVICE:
       g_value_set_string(value, st->device.c_str());
       break;
+    case PROP_PRECISION:
+      g_value_set_enum(value, static_cast<gint>(st->precision));
+      break;
     case PROP_LAYER:
       g_value_set_string(value, st->layer.c_str());
       break;
@@ -103,12 +113,13 @@ static void gst_avts_feature_extractor_get_property(GObject* object, guint prop_
   GST_OBJECT_UNLOCK(self);
 }
 
-// Loads the model named by model-file / device, unless that one is loaded already.
+// Loads the model named by model-file / device / precision, unless that one is loaded already.
 static gboolean load_model(GstAvtsFeatureExtractor* self) {
   GstAvtsFeatureExtractorState* st = self->state;
   GST_OBJECT_LOCK(self);
   const std::string file = st->model_file;
   const std::string device = st->device;
+  const avts::Precision precision = st->precision;
   GST_OBJECT_UNLOCK(self);
 
   if (file.empty()) {
@@ -116,7 +127,8 @@ static gboolean load_model(GstAvtsFeatureExtractor* self) {
                       ("Set the model-file property to an AVTS model file (see 'avts train' / 'avts init')."));
     return FALSE;
   }
-  if (st->model && file == st->loaded_file && device == st->loaded_device) return TRUE;
+  if (st->model && file == st->loaded_file && device == st->loaded_device && precision == st->loaded_precision)
+    return TRUE;
   st->model.reset();
   if (!g_file_test(file.c_str(), G_FILE_TEST_EXISTS)) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Could not load model file '%s': no such file.", file.c_str()),
@@ -125,7 +137,9 @@ static gboolean load_model(GstAvtsFeatureExtractor* self) {
   }
   try {
     GST_INFO_OBJECT(self, "loading model '%s' on %s", file.c_str(), device.c_str());
-    st->model = avts::Model::load(file, device);
+    std::shared_ptr<avts::Model> model = avts::Model::load(file, device);
+    model->set_precision(precision);
+    st->model = std::move(model);
   } catch (const avts::ModelFileError& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("Could not load model file '%s'.", file.c_str()), ("%s", e.what()));
     return FALSE;
@@ -137,6 +151,7 @@ static gboolean load_model(GstAvtsFeatureExtractor* self) {
   }
   st->loaded_file = file;
   st->loaded_device = device;
+  st->loaded_precision = precision;
   return TRUE;
 }
 
@@ -364,6 +379,7 @@ static void gst_avts_feature_extractor_class_init(GstAvtsFeatureExtractorClass* 
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_avts_feature_extractor_change_state);
 
   gst_type_mark_as_plugin_api(GST_TYPE_AVTS_FEATURE_EXTRACTOR, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_AVTS_PRECISION, static_cast<GstPluginAPIFlags>(0));
 }
 
 static void gst_avts_feature_extractor_init(GstAvtsFeatureExtractor* self) {
@@ -393,6 +409,10 @@ void gst_avts_feature_extractor_class_install_properties(GstAvtsFeatureExtractor
                           "Where the network runs: \"cpu\", \"cuda\" or \"cuda:N\" (the CUDA ones need avts "
                           "built against a CUDA LibTorch). Takes effect when the model is loaded.",
                           DEFAULT_DEVICE, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_PRECISION,
+      g_param_spec_enum("precision", "Precision", AVTS_PRECISION_DOC " Takes effect when the model is loaded.",
+                        GST_TYPE_AVTS_PRECISION, static_cast<gint>(avts::Precision::Float32), flags));
   g_object_class_install_property(
       gobject_class, PROP_LAYER,
       g_param_spec_string("layer", "Layer",

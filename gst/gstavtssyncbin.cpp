@@ -58,6 +58,7 @@ struct ProxiedProperty {
 static const ProxiedProperty kProxies[] = {
     {"model-file", "model-file", true, true, false},
     {"device", "device", true, true, false},
+    {"precision", "precision", true, true, false},
     {"audio-hop", "hop", true, false, false},
     {"video-hop", "hop", false, true, false},
     {"standard", "standard", false, false, true},

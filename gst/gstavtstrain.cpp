@@ -50,6 +50,7 @@
 #include "avts/error.h"
 #include "avts/model.h"
 #include "avts/train.h"
+#include "avtsprecision.h"
 #include "avtsdatasrc_events.h"
 #include "avtstrain_feed.h"
 
@@ -66,6 +67,7 @@ enum {
   PROP_OUTPUT,
   PROP_CHECKPOINT,
   PROP_DEVICE,
+  PROP_PRECISION,
   PROP_EPOCHS,
   PROP_BATCH_SIZE,
   PROP_LR,
@@ -142,6 +144,7 @@ GType gst_avts_train_optimizer_get_type(void) {
 
 struct Settings {
   std::string model_file, preset = DEFAULT_PRESET, output, checkpoint, device = DEFAULT_DEVICE;
+  avts::Precision precision = avts::Precision::Float32;
   avts::TrainOptions train;  // epochs 0: from the stream
   gdouble chunk = DEFAULT_CHUNK;
   guint progress_interval_ms = DEFAULT_PROGRESS_INTERVAL_MS;
@@ -456,7 +459,8 @@ static gboolean gst_avts_train_sink_query(GstPad* pad, GstObject* parent, GstQue
 // ---------------------------------------------------------------- states
 
 static std::string model_source(const Settings& s) {
-  return s.model_file + "\n" + s.preset + "\n" + s.device + "\n" + std::to_string(s.train.seed);
+  return s.model_file + "\n" + s.preset + "\n" + s.device + "\n" + avts::precision_name(s.precision) + "\n" +
+         std::to_string(s.train.seed);
 }
 
 // The model training starts from: model-file, else a fresh one of `preset`.
@@ -482,6 +486,9 @@ static gboolean load_model(GstAvtsTrain* self) {
       config.provenance["trained"] = "yes";
       st->model = avts::Model::create(config, r.train.seed, r.device);
     }
+    if (r.precision == avts::Precision::Float16)
+      throw avts::Error("precision float16 cannot train (it needs loss scaling): use bfloat16 or float32");
+    st->model->set_precision(r.precision);
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", e.what()),
                       ("model-file '%s', preset '%s', device '%s'", r.model_file.c_str(), r.preset.c_str(),
@@ -596,6 +603,9 @@ static void gst_avts_train_set_property(GObject* object, guint prop_id, const GV
     case PROP_DEVICE:
       s.device = string_of(value, DEFAULT_DEVICE);
       break;
+    case PROP_PRECISION:
+      s.precision = avts_precision_from_enum(g_value_get_enum(value));
+      break;
     case PROP_EPOCHS:
       s.train.epochs = static_cast<int>(g_value_get_uint(value));
       break;
@@ -660,6 +670,9 @@ static void gst_avts_train_get_property(GObject* object, guint prop_id, GValue* 
       break;
     case PROP_DEVICE:
       set_string(s.device);
+      break;
+    case PROP_PRECISION:
+      g_value_set_enum(value, static_cast<gint>(s.precision));
       break;
     case PROP_EPOCHS:
       g_value_set_uint(value, static_cast<guint>(s.train.epochs));
@@ -755,6 +768,13 @@ static void install_properties(GObjectClass* gobject_class) {
                           "Where the networks train: \"cpu\", \"cuda\" or \"cuda:N\" (the CUDA ones need avts built "
                           "against a CUDA LibTorch).",
                           DEFAULT_DEVICE, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_PRECISION,
+      g_param_spec_enum("precision", "Precision",
+                        "Arithmetic of the training steps on a CUDA device: float32, or bfloat16 autocast "
+                        "(the weights and the optimiser stay float32). float16 is refused (it would need loss "
+                        "scaling); the lower precisions need device=cuda.",
+                        GST_TYPE_AVTS_PRECISION, static_cast<gint>(avts::Precision::Float32), flags));
   g_object_class_install_property(
       gobject_class, PROP_EPOCHS,
       g_param_spec_uint("epochs", "Epochs",

@@ -139,7 +139,7 @@ void print_table(const json& r, const SyncClassification& c, const OffsetAccurac
 
 int cmd_eval(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
-  gchar *model = nullptr, *split = nullptr, *device = nullptr, *shifts = nullptr;
+  gchar *model = nullptr, *split = nullptr, *device = nullptr, *shifts = nullptr, *precision = nullptr;
   gboolean as_json = FALSE, quiet = FALSE;
   gint64 seed = 1;
   gint windows_per_clip = 4, max_offset = 0;
@@ -159,6 +159,8 @@ int cmd_eval(int argc, char** argv) {
       {"min-confidence", 0, 0, G_OPTION_ARG_DOUBLE, &min_confidence,
        "Below it an estimate is inconclusive (default: avtssync's)", "C"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
+      {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
+       "float32 (default); on CUDA also bfloat16 or float16 autocast", "P"},
       {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print one JSON object with every number", nullptr},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress line", nullptr},
       {}};
@@ -175,7 +177,7 @@ int cmd_eval(int argc, char** argv) {
       "avtsaudiofeat into avtssync again. Clips that cannot be decoded are skipped and counted.",
       entries);
   std::string model_path = take_string(model), split_arg = take_string(split);
-  const std::string dev = take_string(device), shifts_arg = take_string(shifts);
+  const std::string dev = take_string(device), shifts_arg = take_string(shifts), prec = take_string(precision);
   if (argc != 2) throw Error("expected one manifest file");
   if (model_path.empty()) model_path = default_model_path();
   if (split_arg.empty()) split_arg = "all";
@@ -189,6 +191,7 @@ int cmd_eval(int argc, char** argv) {
 
   // The model first: a bad file is an error before any decoding.
   const std::shared_ptr<Model> loaded = Model::load(model_path, dev.empty() ? "cpu" : dev);
+  if (!prec.empty()) loaded->set_precision(parse_precision(prec));  // so that a bad one is an error now
   const ModelConfig config = loaded->config();
   const double tolerance_ms = 1000.0 / config.video.fps;  // one video frame
 
@@ -207,7 +210,7 @@ int cmd_eval(int argc, char** argv) {
                 (split_arg == "all" ? "" : " in the " + split_arg + " split"));
 
   ReplaySettings settings;
-  settings.features = {model_path, dev};
+  settings.features = {model_path, dev, prec};
   settings.max_offset_ms = max_offset;
   settings.min_confidence = min_confidence;
   ShiftedSync sync(settings);

@@ -58,6 +58,7 @@ int cmd_features(int argc, char** argv) {
   gchar* modality = nullptr;
   gchar* layer = nullptr;
   gchar* device = nullptr;
+  gchar* precision = nullptr;
   gint hop_ms = 0;
   gint batch = 0;
   const GOptionEntry entries[] = {
@@ -68,6 +69,8 @@ int cmd_features(int argc, char** argv) {
       {"hop", 0, 0, G_OPTION_ARG_INT, &hop_ms, "Window hop in ms (default: the element's)", "MS"},
       {"batch-size", 0, 0, G_OPTION_ARG_INT, &batch, "Windows per forward pass", "N"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
+      {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
+       "float32 (default); on CUDA also bfloat16 or float16 autocast", "P"},
       {"times", 0, 0, G_OPTION_ARG_FILENAME, &times,
        "Also write each row's window start (seconds, float64) to this .npy", "TIMES.npy"},
       {}};
@@ -77,7 +80,7 @@ int cmd_features(int argc, char** argv) {
                 entries);
   const std::string out = take_string(output), times_out = take_string(times);
   std::string model_path = take_string(model), mod = take_string(modality);
-  const std::string layer_name = take_string(layer), dev = take_string(device);
+  const std::string layer_name = take_string(layer), dev = take_string(device), prec = take_string(precision);
   if (argc != 2) throw Error("expected one input file or URI");
   if (out.empty()) throw Error("--output is required");
   if (mod.empty()) mod = "audio";
@@ -90,6 +93,7 @@ int cmd_features(int argc, char** argv) {
   g_object_set(feat, "model-file", model_path.c_str(), nullptr);
   if (!layer_name.empty()) g_object_set(feat, "layer", layer_name.c_str(), nullptr);
   if (!dev.empty()) g_object_set(feat, "device", dev.c_str(), nullptr);
+  if (!prec.empty()) set_precision(feat, prec);
   if (hop_ms > 0) g_object_set(feat, "hop", static_cast<guint>(hop_ms), nullptr);
   if (batch > 0) g_object_set(feat, "batch-size", static_cast<guint>(batch), nullptr);
 

@@ -88,7 +88,7 @@ void set_standard(GstElement* sync, const std::string& name) {
 }  // namespace
 
 int cmd_sync(int argc, char** argv) {
-  gchar *model = nullptr, *standard = nullptr, *plot = nullptr, *device = nullptr;
+  gchar *model = nullptr, *standard = nullptr, *plot = nullptr, *device = nullptr, *precision = nullptr;
   gboolean as_json = FALSE, quiet = FALSE;
   gint tol_early = -1, tol_late = -1, max_offset = 0, context = 0, interval = 0, video_hop = 0;
   gint shift_audio = 0, batch_size = kFileAudioBatch;
@@ -109,6 +109,8 @@ int cmd_sync(int argc, char** argv) {
        "reports sooner on a live input",
        "N"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
+      {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
+       "float32 (default); on CUDA also bfloat16 or float16 autocast", "P"},
       {"shift-audio", 0, 0, G_OPTION_ARG_INT, &shift_audio,
        "Move the audio by MS before measuring (positive = earlier): a test of the measurement", "MS"},
       {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON: one object per report and the summary", nullptr},
@@ -121,7 +123,7 @@ int cmd_sync(int argc, char** argv) {
                 "1 outside it or inconclusive, 2 on error.",
                 entries);
   std::string model_path = take_string(model), std_name = take_string(standard);
-  const std::string plot_path = take_string(plot), dev = take_string(device);
+  const std::string plot_path = take_string(plot), dev = take_string(device), prec = take_string(precision);
   if (argc != 2) throw Error("expected one input file or URI");
   if (model_path.empty()) model_path = default_model_path();
   if (std_name.empty()) std_name = "ebu-r37";
@@ -132,6 +134,7 @@ int cmd_sync(int argc, char** argv) {
   for (GstElement* f : {afeat, vfeat}) {
     g_object_set(f, "model-file", model_path.c_str(), nullptr);
     if (!dev.empty()) g_object_set(f, "device", dev.c_str(), nullptr);
+    if (!prec.empty()) set_precision(f, prec);
   }
   if (video_hop > 0) g_object_set(vfeat, "hop", static_cast<guint>(video_hop), nullptr);
   if (batch_size < 1 || batch_size > 1024) throw Error("--batch-size must be in [1, 1024]");

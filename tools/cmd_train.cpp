@@ -202,7 +202,8 @@ int stop_training(const Trainer& trainer, const std::string& checkpoint, int sig
 int cmd_train(int argc, char** argv) {
   const std::string command = command_line(argc, argv);
   gchar *output = nullptr, *preset = nullptr, *curriculum = nullptr, *loss = nullptr,
-        *optimizer = nullptr, *device = nullptr, *resume = nullptr, *checkpoint = nullptr, *init = nullptr;
+        *optimizer = nullptr, *device = nullptr, *resume = nullptr, *checkpoint = nullptr, *init = nullptr,
+        *precision = nullptr;
   gchar* schedule = nullptr;
   gint epochs = 0, batch = 0, easy_epochs = -1, mixed_epochs = -1, warmup_steps = -1, cache_mb = 4096, negatives = 0;
   gint decode_ahead = 1;
@@ -240,6 +241,8 @@ int cmd_train(int argc, char** argv) {
       {"optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "sgd (default) or adamw", "NAME"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of weights, sampling and augmentation (default 1)", "N"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
+      {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
+       "float32 (default); on CUDA also bfloat16 autocast (weights and optimiser stay float32)", "P"},
       {"checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint,
        "Trainer state written after every epoch (default MODEL.ckpt)", "PATH"},
       {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, "Continue the run saved in this checkpoint", "CHECKPOINT"},
@@ -250,6 +253,7 @@ int cmd_train(int argc, char** argv) {
                 "SIGINT or SIGTERM saves the checkpoint and stops (exit code 130 / 143); --resume continues.",
                 entries);
   const std::string out = take_string(output), dev_arg = take_string(device), resume_path = take_string(resume);
+  const std::string precision_arg = take_string(precision);
   const std::string preset_arg = take_string(preset), init_path = take_string(init);
   std::string checkpoint_path = take_string(checkpoint);
   const std::string curriculum_name_arg = take_string(curriculum), loss_arg = take_string(loss),
@@ -288,6 +292,11 @@ int cmd_train(int argc, char** argv) {
   // Each rank of a machine on its own GPU, as torchrun's LOCAL_RANK says.
   if (dist.world_size > 1 && dev == "cuda") dev = "cuda:" + std::to_string(dist.local_rank);
   const std::string who = speaker(dist);
+  const Precision train_precision = precision_arg.empty() ? Precision::Float32 : parse_precision(precision_arg);
+  if (train_precision == Precision::Float16)
+    throw Error("--precision float16 cannot train (it would need loss scaling): use bfloat16 or float32");
+  if (train_precision != Precision::Float32 && dev.rfind("cuda", 0) != 0)
+    throw Error(std::string("--precision ") + precision_name(train_precision) + " needs --device cuda");
 
   Manifest manifest = read_manifest(argv[1]);
   if (manifest.entries.empty()) throw Error("manifest '" + std::string(argv[1]) + "' lists no media files");
@@ -316,6 +325,7 @@ int cmd_train(int argc, char** argv) {
     config.provenance["created-by"] = command;
     trainer = std::make_unique<Trainer>(Model::create(config, options.seed, dev), options);
   }
+  trainer->model()->set_precision(train_precision);  // autocast in every step from now on
   const ModelConfig& config = trainer->model()->config();
 
   std::vector<ManifestEntry> train_files, validation_files;

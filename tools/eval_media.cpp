@@ -94,6 +94,7 @@ GstElement* feature_element(const char* factory, const FeatureSettings& settings
   GstElement* e = make_element(factory);
   g_object_set(e, "model-file", settings.model_path.c_str(), nullptr);
   if (!settings.device.empty()) g_object_set(e, "device", settings.device.c_str(), nullptr);
+  if (!settings.precision.empty()) set_precision(e, settings.precision);
   set_file_batch_size(e);  // as avts sync, so that both compute the same numbers
   return e;
 }

@@ -31,7 +31,8 @@ struct DecodedClip {
 // The elements' settings shared by the decode and the sync runs.
 struct FeatureSettings {
   std::string model_path;
-  std::string device;  // "" = the elements' default
+  std::string device;     // "" = the elements' default
+  std::string precision;  // "" = the elements' default (float32)
 };
 
 // Decodes `input` (path or URI). Throws avts::Error when it is missing, does not decode, or

@@ -71,6 +71,7 @@ ShiftedSync::ShiftedSync(const ReplaySettings& settings) : summary_(std::make_un
   afeat_ = make_element("avtsaudiofeat", "audio-features");
   g_object_set(afeat_, "model-file", settings.features.model_path.c_str(), nullptr);
   if (!settings.features.device.empty()) g_object_set(afeat_, "device", settings.features.device.c_str(), nullptr);
+  if (!settings.features.precision.empty()) set_precision(afeat_, settings.features.precision);
   set_file_batch_size(afeat_);  // as avts sync
   sync_ = make_element("avtssync", "sync");
   if (settings.max_offset_ms > 0) g_object_set(sync_, "max-offset", static_cast<guint>(settings.max_offset_ms), nullptr);

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "avts/error.h"
+#include "avts/model.h"
 
 namespace avts {
 
@@ -46,6 +47,10 @@ void set_file_batch_size(GstElement* feature_element, int audio_batch) {
   const bool video = factory && g_strcmp0(gst_plugin_feature_get_name(factory), "avtsvideofeat") == 0;
   const int batch = video ? std::max(1, audio_batch / 4) : audio_batch;
   g_object_set(feature_element, "batch-size", static_cast<guint>(batch), nullptr);
+}
+
+void set_precision(GstElement* network_element, const std::string& name) {
+  g_object_set(network_element, "precision", static_cast<gint>(parse_precision(name)), nullptr);
 }
 
 GstElement* make_caps_filter(const std::string& caps) {

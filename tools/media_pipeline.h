@@ -57,6 +57,9 @@ GstElement* make_caps_filter(const std::string& caps);
 constexpr int kFileAudioBatch = 32;
 // Sets `batch-size` on an avtsaudiofeat (to `audio_batch`) or avtsvideofeat (a quarter of it).
 void set_file_batch_size(GstElement* feature_element, int audio_batch = kFileAudioBatch);
+// Sets `precision` on an element that runs a network, from a name (float32, bfloat16,
+// float16; also fp32 / bf16 / fp16). Throws avts::Error listing the names for another one.
+void set_precision(GstElement* network_element, const std::string& name);
 // An appsink that does not sync to the clock and hands each sample to `on_sample`.
 GstElement* make_app_sink(GstFlowReturn (*on_sample)(GstAppSink*, gpointer), gpointer user_data,
                           const char* name = nullptr);

@@ -117,6 +117,34 @@ class AvtsCommand(unittest.TestCase):
             self.assertEqual(p.returncode, 2, args)
             self.assertIn(expected, p.stderr, args)
 
+    def test_precision(self):
+        # float32 is the default: asking for it changes nothing.
+        a, b = self.out("p32.npy"), self.out("pdefault.npy")
+        avts("features", MPG, "-m", self.model, "--precision", "float32", "-o", a)
+        avts("features", MPG, "-m", self.model, "-o", b)
+        np.testing.assert_array_equal(np.load(a), np.load(b))
+        # The lower precisions are CUDA autocast: on the CPU each command says so.
+        manifest = self.out("precision.txt")
+        with open(manifest, "w") as f:
+            f.write(f"{MPG}\n{WEBM}\n")
+        cases = [
+            (["features", MPG, "-m", self.model, "--precision", "bfloat16", "-o", self.out("x.npy")],
+             "precision bfloat16 needs a CUDA device"),
+            (["sync", MPG, "-m", self.model, "--precision", "float16", "-q"], "precision float16 needs a CUDA device"),
+            (["eval", manifest, "--model", self.model, "--precision", "bf16"], "precision bfloat16 needs a CUDA device"),
+            (["features", MPG, "-m", self.model, "--precision", "half", "-o", self.out("x.npy")],
+             "unknown precision 'half' (use float32, bfloat16 or float16)"),
+            (["train", manifest, "-o", self.out("t.avts"), "--precision", "bfloat16"],
+             "--precision bfloat16 needs --device cuda"),
+            (["train", manifest, "-o", self.out("t.avts"), "--precision", "float16", "--device", "cuda"],
+             "--precision float16 cannot train"),
+        ]
+        for args, expected in cases:
+            p = avts(*args, check=False)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(expected, p.stderr, args)
+        self.assertFalse(os.path.exists(self.out("t.avts")))
+
     def test_garbage_input_is_an_error_not_a_crash(self):
         junk = self.out("junk.mp4")
         with open(junk, "wb") as f:

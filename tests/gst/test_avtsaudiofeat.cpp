@@ -5,6 +5,7 @@
 #include <random>
 
 #include "avts/error.h"
+#include "avts/model.h"
 #include "element_test.h"
 
 using namespace avts_test;
@@ -355,6 +356,28 @@ TEST_F(AudioFeat, CudaDeviceOnACpuBuildIsAClearError) {
   }
   ASSERT_TRUE(error.posted);
   EXPECT_NE(error.text.find("cuda"), std::string::npos) << error.text;
+  gst_object_unref(e);
+}
+
+TEST_F(AudioFeat, LowerPrecisionOnTheCpuIsAClearError) {
+  GstElement* e = make_element("avtsaudiofeat");
+  gint precision = -1;
+  g_object_get(e, "precision", &precision, nullptr);
+  EXPECT_EQ(precision, static_cast<gint>(avts::Precision::Float32));
+  // The enum is listed by name, as gst-launch and gst-inspect use it.
+  gst_util_set_object_arg(G_OBJECT(e), "precision", "bfloat16");
+  g_object_get(e, "precision", &precision, nullptr);
+  EXPECT_EQ(precision, static_cast<gint>(avts::Precision::BFloat16));
+  ErrorMessage error;
+  EXPECT_EQ(set_state_in_pipeline(e, GST_STATE_READY, &error), GST_STATE_CHANGE_FAILURE);
+  ASSERT_TRUE(error.posted);
+  EXPECT_NE(error.text.find("precision bfloat16 needs a CUDA device"), std::string::npos) << error.text;
+  gst_object_unref(e);
+
+  // float32 on the CPU: the default, and it loads.
+  e = make_element("avtsaudiofeat");
+  gst_util_set_object_arg(G_OBJECT(e), "precision", "float32");
+  EXPECT_NE(set_state_in_pipeline(e, GST_STATE_READY, &error), GST_STATE_CHANGE_FAILURE);
   gst_object_unref(e);
 }
 

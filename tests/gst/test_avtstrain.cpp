@@ -346,6 +346,17 @@ TEST_F(Train, MissingOutputOrModelIsRefused) {
   ErrorMessage bad_preset;
   EXPECT_EQ(set_state_in_pipeline(t, GST_STATE_READY, &bad_preset), GST_STATE_CHANGE_FAILURE);
   EXPECT_NE(bad_preset.text.find("no-such-preset"), std::string::npos) << bad_preset.text;
+
+  // float16 cannot train; bfloat16 needs a CUDA device.
+  g_object_set(t, "preset", "avts-compact", nullptr);
+  gst_util_set_object_arg(G_OBJECT(t), "precision", "float16");
+  ErrorMessage half;
+  EXPECT_EQ(set_state_in_pipeline(t, GST_STATE_READY, &half), GST_STATE_CHANGE_FAILURE);
+  EXPECT_NE(half.text.find("float16 cannot train"), std::string::npos) << half.text;
+  gst_util_set_object_arg(G_OBJECT(t), "precision", "bfloat16");
+  ErrorMessage bf16;
+  EXPECT_EQ(set_state_in_pipeline(t, GST_STATE_READY, &bf16), GST_STATE_CHANGE_FAILURE);
+  EXPECT_NE(bf16.text.find("precision bfloat16 needs a CUDA device"), std::string::npos) << bf16.text;
   gst_object_unref(t);
 }
 
