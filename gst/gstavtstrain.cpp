@@ -73,8 +73,15 @@ enum {
   PROP_LR,
   PROP_CURRICULUM,
   PROP_EASY_EPOCHS,
+  PROP_MIXED_EPOCHS,
+  PROP_HARD_FRACTION,
+  PROP_NEGATIVES,
   PROP_LOSS,
+  PROP_TEMPERATURE,
   PROP_OPTIMIZER,
+  PROP_SCHEDULE,
+  PROP_WEIGHT_DECAY,
+  PROP_WARMUP_STEPS,
   PROP_SEED,
   PROP_MAX_TRAIN_FILES,
   PROP_CHUNK,
@@ -137,6 +144,18 @@ GType gst_avts_train_optimizer_get_type(void) {
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstAvtsTrainOptimizer", values));
+  return type;
+}
+
+GType gst_avts_train_schedule_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {static_cast<gint>(avts::ScheduleKind::Cosine), "Cosine decay from lr over the epochs", "cosine"},
+      {static_cast<gint>(avts::ScheduleKind::Step), "lr times 0.1 every 10 epochs", "step"},
+      {static_cast<gint>(avts::ScheduleKind::Constant), "lr throughout", "constant"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstAvtsTrainSchedule", values));
   return type;
 }
 
@@ -621,11 +640,32 @@ static void gst_avts_train_set_property(GObject* object, guint prop_id, const GV
     case PROP_EASY_EPOCHS:
       s.train.easy_epochs = static_cast<int>(g_value_get_uint(value));
       break;
+    case PROP_MIXED_EPOCHS:
+      s.train.mixed_epochs = static_cast<int>(g_value_get_uint(value));
+      break;
+    case PROP_HARD_FRACTION:
+      s.train.hard_fraction = g_value_get_double(value);
+      break;
+    case PROP_NEGATIVES:
+      s.train.negatives_per_anchor = static_cast<int>(g_value_get_uint(value));
+      break;
     case PROP_LOSS:
       s.train.loss = static_cast<avts::LossKind>(g_value_get_enum(value));
       break;
+    case PROP_TEMPERATURE:
+      s.train.temperature = g_value_get_double(value);
+      break;
     case PROP_OPTIMIZER:
       s.train.optimizer = static_cast<avts::OptimizerKind>(g_value_get_enum(value));
+      break;
+    case PROP_SCHEDULE:
+      s.train.schedule = static_cast<avts::ScheduleKind>(g_value_get_enum(value));
+      break;
+    case PROP_WEIGHT_DECAY:
+      s.train.weight_decay = g_value_get_double(value);
+      break;
+    case PROP_WARMUP_STEPS:
+      s.train.warmup_steps = static_cast<int>(g_value_get_uint(value));
       break;
     case PROP_SEED:
       s.train.seed = g_value_get_uint64(value);
@@ -689,11 +729,32 @@ static void gst_avts_train_get_property(GObject* object, guint prop_id, GValue* 
     case PROP_EASY_EPOCHS:
       g_value_set_uint(value, static_cast<guint>(s.train.easy_epochs));
       break;
+    case PROP_MIXED_EPOCHS:
+      g_value_set_uint(value, static_cast<guint>(s.train.mixed_epochs));
+      break;
+    case PROP_HARD_FRACTION:
+      g_value_set_double(value, s.train.hard_fraction);
+      break;
+    case PROP_NEGATIVES:
+      g_value_set_uint(value, static_cast<guint>(s.train.negatives_per_anchor));
+      break;
     case PROP_LOSS:
       g_value_set_enum(value, static_cast<gint>(s.train.loss));
       break;
+    case PROP_TEMPERATURE:
+      g_value_set_double(value, s.train.temperature);
+      break;
     case PROP_OPTIMIZER:
       g_value_set_enum(value, static_cast<gint>(s.train.optimizer));
+      break;
+    case PROP_SCHEDULE:
+      g_value_set_enum(value, static_cast<gint>(s.train.schedule));
+      break;
+    case PROP_WEIGHT_DECAY:
+      g_value_set_double(value, s.train.weight_decay);
+      break;
+    case PROP_WARMUP_STEPS:
+      g_value_set_uint(value, static_cast<guint>(s.train.warmup_steps));
       break;
     case PROP_SEED:
       g_value_set_uint64(value, s.train.seed);
@@ -790,7 +851,7 @@ static void install_properties(GObjectClass* gobject_class) {
   g_object_class_install_property(
       gobject_class, PROP_LR,
       g_param_spec_double("lr", "Learning rate",
-                          "Peak learning rate of the optimiser (cosine schedule over the epochs).", 1e-9, 100.0,
+                          "Peak learning rate of the optimiser (see schedule and warmup-steps).", 1e-9, 100.0,
                           defaults.lr, flags));
   g_object_class_install_property(
       gobject_class, PROP_CURRICULUM,
@@ -804,6 +865,23 @@ static void install_properties(GObjectClass* gobject_class) {
                         "Length in epochs of curriculum stage 1 (easy negatives only: audio of another file).", 0,
                         G_MAXINT, static_cast<guint>(defaults.easy_epochs), flags));
   g_object_class_install_property(
+      gobject_class, PROP_MIXED_EPOCHS,
+      g_param_spec_uint("mixed-epochs", "Mixed epochs",
+                        "curriculum=paper-fine: epochs of stage 2 (easy and hard negatives) before the fine-shift "
+                        "stage 3.",
+                        0, G_MAXINT, static_cast<guint>(defaults.mixed_epochs), flags));
+  g_object_class_install_property(
+      gobject_class, PROP_HARD_FRACTION,
+      g_param_spec_double("hard-fraction", "Hard fraction",
+                          "Share of hard negatives (the same file's audio, shifted) among the negatives of stages "
+                          "2 and 3; the paper's mix is 0.25.",
+                          0.0, 1.0, defaults.hard_fraction, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_NEGATIVES,
+      g_param_spec_uint("negatives", "Negatives",
+                        "Negatives drawn for each video clip (the video network runs once for all of them).", 1, 64,
+                        static_cast<guint>(defaults.negatives_per_anchor), flags));
+  g_object_class_install_property(
       gobject_class, PROP_LOSS,
       g_param_spec_enum("loss", "Loss",
                         "contrastive (on the embedding distance, margin 0.99), cross-entropy (on the fusion "
@@ -811,9 +889,29 @@ static void install_properties(GObjectClass* gobject_class) {
                         "temperature 0.1).",
                         GST_TYPE_AVTS_TRAIN_LOSS, static_cast<gint>(defaults.loss), flags));
   g_object_class_install_property(
+      gobject_class, PROP_TEMPERATURE,
+      g_param_spec_double("temperature", "Temperature", "Softmax temperature of the multi-way loss.", 1e-3, 2.0,
+                          defaults.temperature, flags));
+  g_object_class_install_property(
       gobject_class, PROP_OPTIMIZER,
-      g_param_spec_enum("optimizer", "Optimizer", "sgd (with momentum 0.9, weight decay 1e-4) or adamw.",
+      g_param_spec_enum("optimizer", "Optimizer", "sgd (stochastic gradient descent with momentum 0.9, the paper's) or adamw (Adam with "
+                        "decoupled weight decay).",
                         GST_TYPE_AVTS_TRAIN_OPTIMIZER, static_cast<gint>(defaults.optimizer), flags));
+  g_object_class_install_property(
+      gobject_class, PROP_SCHEDULE,
+      g_param_spec_enum("schedule", "Schedule",
+                        "Learning-rate schedule over the epochs: cosine decay from lr, step (times 0.1 every 10 "
+                        "epochs) or constant.",
+                        GST_TYPE_AVTS_TRAIN_SCHEDULE,
+                        static_cast<gint>(defaults.schedule), flags));
+  g_object_class_install_property(
+      gobject_class, PROP_WEIGHT_DECAY,
+      g_param_spec_double("weight-decay", "Weight decay", "Weight decay of the optimiser (L2 for sgd, decoupled for adamw); 0 turns it off.", 0.0, 1.0,
+                          defaults.weight_decay, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_WARMUP_STEPS,
+      g_param_spec_uint("warmup-steps", "Warm-up steps", "Steps over which the learning rate ramps up linearly.", 0,
+                        G_MAXINT, static_cast<guint>(defaults.warmup_steps), flags));
   g_object_class_install_property(
       gobject_class, PROP_SEED,
       g_param_spec_uint64("seed", "Seed",
@@ -891,7 +989,8 @@ static void gst_avts_train_class_init(GstAvtsTrainClass* klass) {
       "d.video_src ! t.video_sink avtstrain name=t preset=avts-compact output=model.avts",
       "avts project");
 
-  for (GType t : {GST_TYPE_AVTS_TRAIN_CURRICULUM, GST_TYPE_AVTS_TRAIN_LOSS, GST_TYPE_AVTS_TRAIN_OPTIMIZER})
+  for (GType t : {GST_TYPE_AVTS_TRAIN_CURRICULUM, GST_TYPE_AVTS_TRAIN_LOSS, GST_TYPE_AVTS_TRAIN_OPTIMIZER,
+                  GST_TYPE_AVTS_TRAIN_SCHEDULE})
     gst_type_mark_as_plugin_api(t, static_cast<GstPluginAPIFlags>(0));
 }
 

@@ -182,8 +182,11 @@ TEST_F(Train, TrainsTheEpochsOfTheDataSourceAndWritesTheModelBeforeEos) {
       "m.txt", media("grid_s1_bbal8p.mpg") + " train\n" + media("grid_s1_lgas2n.mpg") + " train\n" +
                    media("grid_s4_bgbu1p.webm") + " val\n");
   const std::string output = scratch.path("trained.avts");
+  // The shipped recipe's kind of settings (train/shipped/recipe.sh), each reaching the trainer.
   TrainRun r(datasrc_pipeline(manifest, "epochs=2 seed=3", output,
-                              "seed=3 checkpoint=\"" + scratch.path("trained.ckpt") + "\""),
+                              "seed=3 negatives=2 loss=multi-way temperature=0.2 curriculum=paper-fine easy-epochs=0 "
+                              "mixed-epochs=1 hard-fraction=1.0 schedule=constant weight-decay=0.001 warmup-steps=3 "
+                              "checkpoint=\"" + scratch.path("trained.ckpt") + "\""),
              output);
   ASSERT_TRUE(r.run()) << r.error;
 
@@ -252,6 +255,12 @@ TEST_F(Train, TrainsTheEpochsOfTheDataSourceAndWritesTheModelBeforeEos) {
   EXPECT_NE(model->id(), TinyModel::get().id());
   EXPECT_EQ(model->config().provenance.at("epochs"), "2");
   EXPECT_EQ(model->config().provenance.at("validation_files"), "1");
+  const std::string options = model->config().provenance.at("train_options");
+  for (const char* set : {"\"negatives_per_anchor\":2", "\"loss\":\"multi-way\"", "\"temperature\":0.2",
+                          "\"curriculum\":\"paper-fine\"", "\"easy_epochs\":0", "\"mixed_epochs\":1",
+                          "\"hard_fraction\":1.0", "\"schedule\":\"constant\"", "\"weight_decay\":0.001",
+                          "\"warmup_steps\":3"})
+    EXPECT_NE(options.find(set), std::string::npos) << set << " not in " << options;
   GstElement* t = gst_bin_get_by_name(GST_BIN(r.pipeline), "t");
   guint epoch = 0;
   guint64 step = 0;
