@@ -13,6 +13,7 @@ import unittest
 AVTS = os.environ["AVTS_TOOL"]
 MEDIA = os.environ["AVTS_TEST_MEDIA"]
 ENV = dict(os.environ, AVTS_THREADS="2")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def avts(*args, check=True, cwd=None):
@@ -187,6 +188,38 @@ class AvtsTrainDataParallel(unittest.TestCase):
         self.assertRegex(err0, r"epoch 1/1 done")
         self.assertNotIn("epoch 1/1", err1)
         self.assertEqual(sorted(os.listdir(self.tmp.name)), ["dp.avts", "dp.avts.ckpt", "manifest.txt"])
+
+    def test_slurm_batch_script(self):
+        # train/distributed/slurm.sbatch under stand-ins for srun (two tasks, with the variables
+        # Slurm sets) and scontrol (the allocation's first node).
+        bin_dir = os.path.join(self.tmp.name, "slurm-bin")
+        os.makedirs(bin_dir)
+        with open(os.path.join(bin_dir, "scontrol"), "w") as f:
+            f.write("#!/bin/sh\necho 127.0.0.1\n")
+        with open(os.path.join(bin_dir, "srun"), "w") as f:
+            f.write("#!/bin/sh\nshift  # --kill-on-bad-exit\n"
+                    "for i in 0 1; do\n"
+                    "  SLURM_NTASKS=2 SLURM_PROCID=$i SLURM_LOCALID=$i \"$@\" > \"$SRUN_LOG.$i\" 2>&1 & pids=\"$pids $!\"\n"
+                    "done\n"
+                    "for p in $pids; do wait $p || exit 1; done\n")
+        for name in ["scontrol", "srun"]:
+            os.chmod(os.path.join(bin_dir, name), 0o755)
+        model = os.path.join(self.tmp.name, "slurm", "model.avts")
+        os.makedirs(os.path.dirname(model))
+        log = os.path.join(self.tmp.name, "srun.log")
+        env = dict(ENV, PATH=bin_dir + os.pathsep + os.environ["PATH"], AVTS=AVTS, DEVICE="cpu", SRUN_LOG=log,
+                   SLURM_JOB_NODELIST="node0", SLURM_CPUS_PER_TASK="1", MASTER_PORT=str(free_port()))
+        script = os.path.join(ROOT, "train", "distributed", "slurm.sbatch")
+        p = subprocess.run(["bash", script, self.manifest, model, "--epochs", "1", "--batch-size", "4"],
+                           capture_output=True, text=True, timeout=240, env=env)
+        outputs = []
+        for i in range(2):
+            with open(f"{log}.{i}") as f:
+                outputs.append(f.read())
+        self.assertEqual(p.returncode, 0, p.stderr + "\n".join(outputs))
+        self.assertIn("files: 2 inputs in the shard of rank 1 of 2", outputs[1])
+        info = json.loads(avts("info", "--json", model).stdout)
+        self.assertEqual(info["provenance"]["world_size"], "2")
 
     def test_bad_launch_environment_is_an_error(self):
         out = os.path.join(self.tmp.name, "never.avts")
