@@ -250,7 +250,9 @@ int cmd_train(int argc, char** argv) {
   parse_options(argc, argv, "MANIFEST",
                 "Train an AVTS model, self-supervised, on the media files listed in MANIFEST "
                 "(one path or URI per line, optionally followed by a split tag: train or val). "
-                "SIGINT or SIGTERM saves the checkpoint and stops (exit code 130 / 143); --resume continues.",
+                "SIGINT or SIGTERM saves the checkpoint and stops (exit code 130 / 143); --resume continues. "
+                "Started by torchrun, Slurm or a Kubernetes PyTorchJob (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, "
+                "MASTER_PORT), it trains data-parallel, each process on its shard of MANIFEST; rank 0 writes the files.",
                 entries);
   const std::string out = take_string(output), dev_arg = take_string(device), resume_path = take_string(resume);
   const std::string precision_arg = take_string(precision);
