@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Markdown table of the ablation runs in OUT_DIR (train/ablations/run.sh): per variant, the last
 epoch's training loss, `avts eval` on the validation speakers (hard / easy ROC AUC, offset accuracy
-forced and at the default confidence, the inconclusive share) and the held-out-speaker probes.
+and mean error forced, offset accuracy at the default confidence, the inconclusive share and the
+accuracy of the answered trials) and the held-out-speaker probes.
 
 Usage: table.py OUT_DIR
 """
@@ -33,16 +34,17 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     out = sys.argv[1]
-    print("| variant | loss | hard AUC | easy AUC | offset acc. (forced) | offset acc. | inconclusive "
-          "| command probe (audio / video) | colour probe (audio / video) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| variant | loss | hard AUC | easy AUC | offset acc. (forced) | MAE (forced) | offset acc. | inconclusive "
+          "| conclusive acc. | command probe (audio / video) | colour probe (audio / video) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for eval_path in sorted(glob.glob(os.path.join(out, "*", "eval.json"))):
         d = os.path.dirname(eval_path)
         e = json.load(open(eval_path))
         forced = json.load(open(os.path.join(d, "eval_forced.json")))
         s, o, f = e["sync-classification"], e["offset"], forced["offset"]
         print(f"| {os.path.basename(d)} | {last_loss(os.path.join(d, 'train.log'))} | {num(s['auc-hard'])} | "
-              f"{num(s['auc-easy'])} | {num(f['accuracy'])} | {num(o['accuracy'])} | {num(o['inconclusive-share'])} | "
+              f"{num(s['auc-easy'])} | {num(f['accuracy'])} | {f['mean-abs-error-ms']:.0f} ms | {num(o['accuracy'])} | "
+              f"{num(o['inconclusive-share'])} | {num(o['conclusive-accuracy'])} | "
               f"{probe(d, 'command', 'audio')} / {probe(d, 'command', 'video')} | "
               f"{probe(d, 'colour', 'audio')} / {probe(d, 'colour', 'video')} |")
     print("\nValidation split: GRID speakers s2 and s29 (18 clips), never seen in training. Offset accuracy: "
