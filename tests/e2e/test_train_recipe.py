@@ -20,6 +20,12 @@ MEDIA = os.environ["AVTS_TEST_MEDIA"]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def model_info(path):
+    """`avts info --json` of a model file."""
+    return json.loads(subprocess.run([AVTS, "info", "--json", path], capture_output=True, text=True,
+                                     check=True).stdout)
+
+
 class ShippedRecipe(unittest.TestCase):
     def test_manifest_splits_by_speaker(self):
         out = subprocess.run([os.path.join(ROOT, "train/shipped/manifest.sh"), MEDIA], capture_output=True,
@@ -38,8 +44,7 @@ class ShippedRecipe(unittest.TestCase):
                                 "--epochs", "1", "--batch-size", "4", "--negatives", "2"],
                                capture_output=True, text=True, env=env, timeout=600)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-            info = json.loads(subprocess.run([AVTS, "info", "--json", model], capture_output=True, text=True,
-                                             check=True).stdout)
+            info = model_info(model)
             self.assertEqual(info["preset"], "avts-compact")
             self.assertEqual(info["video"]["region"], [0.2, 0.45, 0.6, 0.5])  # the lower middle
             prov = info["provenance"]
@@ -104,8 +109,7 @@ class CorpusRecipe(unittest.TestCase):
                            capture_output=True, text=True, env=env, timeout=600)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("files: 3 inputs in the shard of rank 0 of 2", p.stdout)  # rank 0's summary
-        info = json.loads(subprocess.run([AVTS, "info", "--json", out], capture_output=True, text=True,
-                                         check=True).stdout)
+        info = model_info(out)
         self.assertEqual(info["preset"], "avts-mc3-18")  # the paper's model
         prov = info["provenance"]
         self.assertEqual(prov["world_size"], "2")
