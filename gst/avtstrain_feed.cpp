@@ -24,6 +24,11 @@ TrainFeed::TrainFeed(std::shared_ptr<avts::Model> model, const FeedOptions& opti
     throw Error("chunk must be at least one clip (" + std::to_string(model_->config().clip_seconds) + " s)");
 }
 
+TrainFeed::TrainFeed(std::unique_ptr<avts::Trainer> resumed, const FeedOptions& options, FeedCallbacks callbacks)
+    : TrainFeed(resumed->model(), options, std::move(callbacks)) {
+  resumed_ = std::move(resumed);
+}
+
 TrainFeed::~TrainFeed() = default;
 
 TrainFeed::Result TrainFeed::state() const {
@@ -33,11 +38,15 @@ TrainFeed::Result TrainFeed::state() const {
 }
 
 void TrainFeed::create_trainer(int epochs) {
-  avts::TrainOptions o = options_.train;
-  if (o.epochs <= 0) o.epochs = std::max(epochs, 1);
-  trainer_ = std::make_unique<avts::Trainer>(model_, o);
+  if (resumed_) {
+    trainer_ = std::move(resumed_);
+  } else {
+    avts::TrainOptions o = options_.train;
+    if (o.epochs <= 0) o.epochs = std::max(epochs, 1);
+    trainer_ = std::make_unique<avts::Trainer>(model_, o);
+  }
   if (callbacks_.progress) trainer_->set_progress(callbacks_.progress);
-  if (callbacks_.started) callbacks_.started(o.epochs);
+  if (callbacks_.started) callbacks_.started(trainer_->options().epochs);
 }
 
 TrainFeed::Result TrainFeed::file_start(Stream s, int64_t sequence, const std::string& id, avts::Split split,

@@ -49,6 +49,9 @@ class TrainFeed {
   enum class Result { Ok, Interrupted, Finished };  // Finished: every epoch trained, want no more
 
   TrainFeed(std::shared_ptr<avts::Model> model, const FeedOptions& options, FeedCallbacks callbacks);
+  // Goes on with a run resumed from its checkpoint (its model and epochs: the marks' epochs
+  // count are not asked).
+  TrainFeed(std::unique_ptr<avts::Trainer> resumed, const FeedOptions& options, FeedCallbacks callbacks);
   ~TrainFeed();
 
   // The stream enters the file with mark `sequence`; blocks while it is too far ahead.
@@ -99,6 +102,7 @@ class TrainFeed {
   FeedOptions options_;
   FeedCallbacks callbacks_;
   std::unique_ptr<avts::Trainer> trainer_;
+  std::unique_ptr<avts::Trainer> resumed_;  // becomes trainer_ at the first file
 
   mutable std::mutex lock_;
   std::condition_variable moved_;  // a stream moved on, or interrupt()

@@ -27,6 +27,8 @@
 #include <gst/base/gstdataqueue.h>
 
 #include <atomic>
+#include <deque>
+#include <future>
 #include <memory>
 #include <set>
 #include <string>
@@ -46,6 +48,7 @@ enum {
   PROP_0,
   PROP_MANIFEST,
   PROP_EPOCHS,
+  PROP_FIRST_EPOCH,
   PROP_SHUFFLE,
   PROP_SEED,
   PROP_SHARD,
@@ -53,6 +56,7 @@ enum {
   PROP_CACHE_SIZE,
   PROP_RATE,
   PROP_SHORT_SIDE,
+  PROP_DECODERS,
   PROP_SKIPPED,
   PROP_DECODED,
   PROP_CACHE_HITS,
@@ -64,6 +68,7 @@ enum {
 #define DEFAULT_CACHE_SIZE_MB 1024
 #define DEFAULT_RATE 0
 #define DEFAULT_SHORT_SIDE 0
+#define DEFAULT_DECODERS 1
 // The audio rate chosen when downstream accepts any (the AVTS models' rate).
 #define PREFERRED_RATE 16000
 // Each pad's queue holds the starts of at most this many files: the next file decodes
@@ -82,12 +87,14 @@ static GstStaticPadTemplate video_src_template =
 struct Settings {
   std::string manifest;
   guint epochs = DEFAULT_EPOCHS;
+  guint first_epoch = 0;
   gboolean shuffle = DEFAULT_SHUFFLE;
   guint64 seed = DEFAULT_SEED;
   guint shard = 0, num_shards = 1;
   guint cache_size_mb = DEFAULT_CACHE_SIZE_MB;
   guint rate = DEFAULT_RATE;
   guint short_side = DEFAULT_SHORT_SIDE;
+  guint decoders = DEFAULT_DECODERS;
 };
 
 // One src pad: its queue, emptied by the pad's task, filled by the producer thread.
@@ -231,6 +238,14 @@ static int audio_rate(GstAvtsDataSrc* self) {
   return rate;
 }
 
+using ClipPtr = std::shared_ptr<const GstAvtsClip>;
+
+// One file of an epoch on its way to the queues: none of the two for a file known unusable.
+struct Upcoming {
+  ClipPtr cached;
+  std::future<ClipPtr> decoding;
+};
+
 static bool stopping(DataSrcState* st) { return st->cancel || (st->audio.closed && st->video.closed); }
 
 // Queues the same event (a copy per pad, one seqnum) on both pads.
@@ -294,24 +309,43 @@ static void produce(GstAvtsDataSrc* self) {
       enqueue(*out, GST_MINI_OBJECT(start));
     }
 
-    avts::DecodedCache<std::shared_ptr<const GstAvtsClip>> cache(static_cast<size_t>(run.cache_size_mb) << 20);
+    avts::DecodedCache<ClipPtr> cache(static_cast<size_t>(run.cache_size_mb) << 20);
     std::set<std::string> unusable;  // skipped once, never tried again
     guint64 sequence = 0;
     GstClockTime base = 0;
-    const int epochs = static_cast<int>(run.epochs);
-    for (int epoch = 0; epoch < epochs && !stopping(st); ++epoch) {
-      const auto order = avts::epoch_order(st->entries, epoch, run.seed, run.shuffle, /*with_validation=*/epoch == 0);
+    const int epochs = static_cast<int>(run.epochs), first = static_cast<int>(run.first_epoch);
+    const int short_side = static_cast<int>(run.short_side);
+    // A file's clip on its way: from the cache, or decoding on a thread of its own.
+    const auto start = [&](const avts::ManifestEntry& e) {
+      Upcoming u;
+      if (unusable.count(e.input)) return u;
+      if (const ClipPtr* hit = cache.find(e.input)) {
+        u.cached = *hit;
+        return u;
+      }
+      const std::string input = e.input;
+      u.decoding = std::async(std::launch::async, [input, rate, short_side, st] {
+        return gst_avts_decode_clip(input, rate, short_side, st->cancel);
+      });
+      return u;
+    };
+    for (int epoch = first; epoch < epochs && !stopping(st); ++epoch) {
+      // Validation files go in the first epoch sent: the trainer keeps them.
+      const auto order = avts::epoch_order(st->entries, epoch, run.seed, run.shuffle, /*with_validation=*/epoch == first);
+      std::deque<Upcoming> ahead;  // order[i], order[i + 1], ...: `decoders` files decode at once
+      size_t started = 0;
       int sent = 0;
       for (size_t i = 0; i < order.size() && !stopping(st); ++i) {
+        for (; started < order.size() && started < i + run.decoders; ++started) ahead.push_back(start(order[started]));
+        Upcoming next = std::move(ahead.front());
+        ahead.pop_front();
         const avts::ManifestEntry& e = order[i];
-        if (unusable.count(e.input)) continue;
-        std::shared_ptr<const GstAvtsClip> clip;
-        if (const auto* hit = cache.find(e.input)) {
-          clip = *hit;
+        ClipPtr clip = next.cached;
+        if (clip) {
           ++st->cache_hits;
-        } else {
+        } else if (next.decoding.valid()) {
           try {
-            clip = gst_avts_decode_clip(e.input, rate, static_cast<int>(run.short_side), st->cancel);
+            clip = next.decoding.get();
           } catch (const avts::Error& err) {
             if (st->cancel) return;
             warn_skipped(self, e.input, err.what());
@@ -320,6 +354,8 @@ static void produce(GstAvtsDataSrc* self) {
           }
           ++st->decoded;
           cache.insert(e.input, clip, clip->bytes);
+        } else {
+          continue;  // found unusable before
         }
         GST_DEBUG_OBJECT(self, "epoch %d: file %zu/%zu %s", epoch, i + 1, order.size(), e.input.c_str());
         const GstAvtsFileStart mark{sequence++, e.input, clip->uri, avts::split_name(e.split), epoch, epochs,
@@ -329,7 +365,7 @@ static void produce(GstAvtsDataSrc* self) {
         ++sent;
       }
       if (stopping(st)) break;
-      if (epoch == 0 && sent == 0) {
+      if (epoch == first && sent == 0) {
         GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
                           ("None of the %zu files of manifest '%s'%s could be used.", st->entries.size(),
                            run.manifest.c_str(), run.num_shards > 1 ? " (this shard)" : ""),
@@ -368,6 +404,9 @@ static gboolean prepare(GstAvtsDataSrc* self) {
       const size_t colon = bad.find(": ");
       warn_skipped(self, st->run.manifest + " line " + bad.substr(0, colon), bad.substr(colon + 2));
     }
+    if (st->run.first_epoch >= st->run.epochs)
+      throw avts::Error("first-epoch " + std::to_string(st->run.first_epoch) + " is not below epochs " +
+                        std::to_string(st->run.epochs) + ": no epoch is left to send");
     if (st->entries.empty())
       throw avts::Error("manifest '" + st->run.manifest + "' lists no media files" +
                         (st->run.num_shards > 1 ? " for this shard" : ""));
@@ -429,6 +468,9 @@ static void gst_avts_data_src_set_property(GObject* object, guint prop_id, const
     case PROP_EPOCHS:
       s.epochs = g_value_get_uint(value);
       break;
+    case PROP_FIRST_EPOCH:
+      s.first_epoch = g_value_get_uint(value);
+      break;
     case PROP_SHUFFLE:
       s.shuffle = g_value_get_boolean(value);
       break;
@@ -450,6 +492,9 @@ static void gst_avts_data_src_set_property(GObject* object, guint prop_id, const
     case PROP_SHORT_SIDE:
       s.short_side = g_value_get_uint(value);
       break;
+    case PROP_DECODERS:
+      s.decoders = g_value_get_uint(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -468,6 +513,9 @@ static void gst_avts_data_src_get_property(GObject* object, guint prop_id, GValu
       break;
     case PROP_EPOCHS:
       g_value_set_uint(value, s.epochs);
+      break;
+    case PROP_FIRST_EPOCH:
+      g_value_set_uint(value, s.first_epoch);
       break;
     case PROP_SHUFFLE:
       g_value_set_boolean(value, s.shuffle);
@@ -489,6 +537,9 @@ static void gst_avts_data_src_get_property(GObject* object, guint prop_id, GValu
       break;
     case PROP_SHORT_SIDE:
       g_value_set_uint(value, s.short_side);
+      break;
+    case PROP_DECODERS:
+      g_value_set_uint(value, s.decoders);
       break;
     case PROP_SKIPPED:
       g_value_set_uint(value, st->skipped);
@@ -547,6 +598,13 @@ static void gst_avts_data_src_class_init(GstAvtsDataSrcClass* klass) {
                         "message); files tagged 'val' are sent in the first epoch only, ahead of the others.",
                         1, G_MAXINT, DEFAULT_EPOCHS, flags));
   g_object_class_install_property(
+      gobject_class, PROP_FIRST_EPOCH,
+      g_param_spec_uint("first-epoch", "First epoch",
+                        "The epoch to begin with (0-based; below epochs): a run resumed from a checkpoint written "
+                        "after epoch K (avtstrain resume=) goes on with first-epoch=K, getting the same file order "
+                        "as the uninterrupted run; the validation files come in this first epoch sent.",
+                        0, G_MAXINT - 1, 0, flags));
+  g_object_class_install_property(
       gobject_class, PROP_SHUFFLE,
       g_param_spec_boolean("shuffle", "Shuffle",
                            "Send each epoch's training files in a fresh order drawn from seed + epoch (the same "
@@ -591,6 +649,13 @@ static void gst_avts_data_src_class_init(GstAvtsDataSrcClass* klass) {
                         "aspect ratio, never scaling up) before it is cached and sent; set it to the model's "
                         "resize (72 for avts-compact, 128 for avts-mc3-18) to save memory. 0: as decoded.",
                         0, 65535, DEFAULT_SHORT_SIDE, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_DECODERS,
+      g_param_spec_uint("decoders", "Decoders",
+                        "How many files decode at once, each on a thread of its own, ahead of the one being sent "
+                        "(for corpora whose decoding is slower than the training). Files are sent in their order "
+                        "whatever the decoders' speed.",
+                        1, 64, DEFAULT_DECODERS, flags));
   g_object_class_install_property(
       gobject_class, PROP_SKIPPED,
       g_param_spec_uint("skipped", "Skipped",

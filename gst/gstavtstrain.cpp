@@ -66,6 +66,8 @@ enum {
   PROP_PRESET,
   PROP_OUTPUT,
   PROP_CHECKPOINT,
+  PROP_RESUME,
+  PROP_COMMAND,
   PROP_DEVICE,
   PROP_PRECISION,
   PROP_EPOCHS,
@@ -162,7 +164,7 @@ GType gst_avts_train_schedule_get_type(void) {
 // ---------------------------------------------------------------- state
 
 struct Settings {
-  std::string model_file, preset = DEFAULT_PRESET, output, checkpoint, device = DEFAULT_DEVICE;
+  std::string model_file, preset = DEFAULT_PRESET, output, checkpoint, resume, command, device = DEFAULT_DEVICE;
   avts::Precision precision = avts::Precision::Float32;
   avts::TrainOptions train;  // epochs 0: from the stream
   gdouble chunk = DEFAULT_CHUNK;
@@ -185,6 +187,7 @@ struct TrainState {
   std::shared_ptr<avts::Model> model;
   std::string loaded;  // what it was loaded from (model-file, preset, device, seed)
   bool model_trained = false;
+  int first_epoch = 0;  // a resumed run's: the epochs its checkpoint had completed
   Settings run;  // the settings of this run
 
   std::unique_ptr<TrainFeed> feed;  // READY->PAUSED .. PAUSED->READY
@@ -396,6 +399,10 @@ static TrainFeed::Result handle_mark(GstAvtsTrain* self, Stream s, GstEvent* eve
   GstAvtsFileStart file;
   GstAvtsEpochEnd end;
   if (gst_avts_file_start_event_parse(event, &file)) {
+    if (file.epoch < st->first_epoch && st->first_epoch < st->run.train.epochs)
+      throw avts::Error("the run resumed after epoch " + std::to_string(st->first_epoch) + ", but the stream sends epoch " +
+                        std::to_string(file.epoch + 1) + ": set avtsdatasrc's first-epoch=" +
+                        std::to_string(st->first_epoch));
     if (s == Stream::Audio && file.files > 0) st->epoch_fraction = static_cast<double>(file.index) / file.files;
     GST_DEBUG_OBJECT(self, "%s: file %" G_GUINT64_FORMAT " %s (epoch %d)", avts_gst::stream_name(s), file.sequence,
                      file.id.c_str(), file.epoch);
@@ -477,12 +484,64 @@ static gboolean gst_avts_train_sink_query(GstPad* pad, GstObject* parent, GstQue
 
 // ---------------------------------------------------------------- states
 
-static std::string model_source(const Settings& s) {
-  return s.model_file + "\n" + s.preset + "\n" + s.device + "\n" + avts::precision_name(s.precision) + "\n" +
-         std::to_string(s.train.seed);
+// The pipeline stops before the last epoch is trained (an application stopping on SIGINT, an
+// error): the trainer's state, consistent between two files, goes to the checkpoint so that
+// resume= goes on from it (training the interrupted epoch again from its first file). Not in
+// a data-parallel run, whose ranks stop at different points: there the checkpoint written
+// after the last finished epoch is the one to resume from. Posts `avts-train-stopped`.
+static void save_stopped_run(GstAvtsTrain* self) {
+  TrainState* st = self->state;
+  const avts::Trainer* trainer = st->feed ? st->feed->trainer() : nullptr;
+  if (!trainer || trainer->finished()) return;
+  const bool alone = trainer->options().distributed.world_size <= 1;
+  bool saved = false;
+  if (alone && !st->run.checkpoint.empty()) {
+    try {
+      trainer->save_checkpoint(st->run.checkpoint);
+      saved = true;
+    } catch (const std::exception& e) {
+      GST_ELEMENT_WARNING(self, RESOURCE, WRITE, ("Could not save the stopped run: %s", e.what()), (nullptr));
+    }
+  }
+  GST_INFO_OBJECT(self, "stopped in epoch %d at step %" G_GINT64_FORMAT "%s", trainer->epoch() + 1,
+                  static_cast<gint64>(trainer->step()), saved ? ", checkpoint saved" : "");
+  GstStructure* s = gst_structure_new(
+      "avts-train-stopped", "epoch", G_TYPE_INT, trainer->epoch(), "epochs", G_TYPE_INT, trainer->options().epochs,
+      "step", G_TYPE_INT64, static_cast<gint64>(trainer->step()), "checkpoint", G_TYPE_STRING,
+      st->run.checkpoint.c_str(), "saved", G_TYPE_BOOLEAN, saved ? TRUE : FALSE, "world-size", G_TYPE_INT,
+      trainer->options().distributed.world_size, nullptr);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
-// The model training starts from: model-file, else a fresh one of `preset`.
+static std::string model_source(const Settings& s) {
+  return s.model_file + "\n" + s.resume + "\n" + s.preset + "\n" + s.device + "\n" +
+         avts::precision_name(s.precision) + "\n" + std::to_string(s.train.seed);
+}
+
+// The trainer's options from the element's settings (epochs 0: from the stream).
+static avts::TrainOptions train_options(GstAvtsTrain* self, const Settings& r) {
+  avts::TrainOptions o = r.train;
+  o.output = r.output;
+  o.checkpoint = r.checkpoint;
+  o.command = r.command.empty() ? std::string("avtstrain (element '") + GST_OBJECT_NAME(self) + "')" : r.command;
+  return o;
+}
+
+// Continues the run of the `resume` checkpoint. Data-parallel runs join their group here.
+static std::unique_ptr<avts::Trainer> resume_run(GstAvtsTrain* self, const Settings& r, bool distributed) {
+  if (r.train.epochs <= 0)
+    throw avts::Error("resume needs epochs: the number of epochs the whole run trains, the resumed ones included");
+  if (!r.model_file.empty())
+    throw avts::Error("resume and model-file exclude each other: the checkpoint brings the model");
+  avts::TrainOptions o = train_options(self, r);
+  if (distributed) o.distributed = avts::DistributedOptions::from_environment();
+  auto trainer = avts::Trainer::resume(r.resume, o, r.device);
+  trainer->model()->set_precision(r.precision);
+  return trainer;
+}
+
+// The model training starts from: model-file, else a fresh one of `preset`; for a resumed
+// run the checkpoint's (read again when the run starts, which joins a data-parallel group).
 static gboolean load_model(GstAvtsTrain* self) {
   TrainState* st = self->state;
   GST_OBJECT_LOCK(self);
@@ -494,8 +553,15 @@ static gboolean load_model(GstAvtsTrain* self) {
                       ("Set the output property to the model file to write."));
     return FALSE;
   }
+  st->first_epoch = 0;
   try {
-    if (!r.model_file.empty()) {
+    if (r.precision == avts::Precision::Float16)
+      throw avts::Error("precision float16 cannot train (it needs loss scaling): use bfloat16 or float32");
+    if (!r.resume.empty()) {
+      const auto trainer = resume_run(self, r, /*distributed=*/false);
+      st->model = trainer->model();
+      st->first_epoch = trainer->epoch();
+    } else if (!r.model_file.empty()) {
       if (!g_file_test(r.model_file.c_str(), G_FILE_TEST_EXISTS))
         throw avts::Error("Could not load model file '" + r.model_file + "': no such file.");
       st->model = avts::Model::load(r.model_file, r.device);
@@ -505,17 +571,16 @@ static gboolean load_model(GstAvtsTrain* self) {
       config.provenance["trained"] = "yes";
       st->model = avts::Model::create(config, r.train.seed, r.device);
     }
-    if (r.precision == avts::Precision::Float16)
-      throw avts::Error("precision float16 cannot train (it needs loss scaling): use bfloat16 or float32");
     st->model->set_precision(r.precision);
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", e.what()),
-                      ("model-file '%s', preset '%s', device '%s'", r.model_file.c_str(), r.preset.c_str(),
-                       r.device.c_str()));
+                      ("model-file '%s', resume '%s', preset '%s', device '%s'", r.model_file.c_str(), r.resume.c_str(),
+                       r.preset.c_str(), r.device.c_str()));
     return FALSE;
   }
   st->loaded = model_source(r);
   st->model_trained = false;
+  st->epoch = static_cast<guint>(st->first_epoch);
   return TRUE;
 }
 
@@ -530,10 +595,7 @@ static gboolean start_run(GstAvtsTrain* self) {
   st->run = st->settings;
   GST_OBJECT_UNLOCK(self);
   avts_gst::FeedOptions options;
-  options.train = st->run.train;
-  options.train.output = st->run.output;
-  options.train.checkpoint = st->run.checkpoint;
-  options.train.command = std::string("avtstrain (element '") + GST_OBJECT_NAME(self) + "')";
+  options.train = train_options(self, st->run);
   options.chunk_seconds = st->run.chunk;
   try {
     avts::TrainOptions check = options.train;
@@ -546,7 +608,15 @@ static gboolean start_run(GstAvtsTrain* self) {
     callbacks.started = [self](int epochs) { on_started(self, epochs); };
     callbacks.progress = [self](const avts::TrainProgress& p) { on_progress(self, p); };
     callbacks.skipped = [self](const std::string& id, const std::string& why, int n) { on_skipped(self, id, why, n); };
-    st->feed = std::make_unique<TrainFeed>(st->model, options, std::move(callbacks));
+    if (st->run.resume.empty()) {
+      st->feed = std::make_unique<TrainFeed>(st->model, options, std::move(callbacks));
+    } else {
+      auto trainer = resume_run(self, st->run, /*distributed=*/true);
+      // A run resumed after its last epoch trains nothing: its model is written as it is.
+      if (trainer->finished() && trainer->options().distributed.rank == 0) trainer->model()->save(st->run.output);
+      st->model = trainer->model();
+      st->feed = std::make_unique<TrainFeed>(std::move(trainer), options, std::move(callbacks));
+    }
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s", e.what()), (nullptr));
     return FALSE;
@@ -556,7 +626,7 @@ static gboolean start_run(GstAvtsTrain* self) {
     gst_segment_init(&p->segment, GST_FORMAT_TIME);
     p->have_caps = false;
   }
-  st->epoch = 0;
+  st->epoch = static_cast<guint>(st->first_epoch);
   st->step = 0;
   st->skipped = 0;
   st->epoch_fraction = 0;
@@ -584,7 +654,8 @@ static GstStateChangeReturn gst_avts_train_change_state(GstElement* element, Gst
   if (ret == GST_STATE_CHANGE_FAILURE) return ret;
   switch (transition) {
     case GST_STATE_CHANGE_PAUSED_TO_READY:
-      st->feed.reset();  // the pads are deactivated: no streaming thread is inside
+      save_stopped_run(self);  // the pads are deactivated: no streaming thread is inside
+      st->feed.reset();
       break;
     case GST_STATE_CHANGE_READY_TO_NULL:
       st->model.reset();
@@ -618,6 +689,12 @@ static void gst_avts_train_set_property(GObject* object, guint prop_id, const GV
       break;
     case PROP_CHECKPOINT:
       s.checkpoint = string_of(value);
+      break;
+    case PROP_RESUME:
+      s.resume = string_of(value);
+      break;
+    case PROP_COMMAND:
+      s.command = string_of(value);
       break;
     case PROP_DEVICE:
       s.device = string_of(value, DEFAULT_DEVICE);
@@ -707,6 +784,12 @@ static void gst_avts_train_get_property(GObject* object, guint prop_id, GValue* 
       break;
     case PROP_CHECKPOINT:
       set_string(s.checkpoint);
+      break;
+    case PROP_RESUME:
+      set_string(s.resume);
+      break;
+    case PROP_COMMAND:
+      set_string(s.command);
       break;
     case PROP_DEVICE:
       set_string(s.device);
@@ -820,8 +903,24 @@ static void install_properties(GObjectClass* gobject_class) {
   g_object_class_install_property(
       gobject_class, PROP_CHECKPOINT,
       g_param_spec_string("checkpoint", "Checkpoint",
-                          "Trainer state (weights, optimiser, epoch, step) written after every epoch, for "
-                          "'avts train --resume'. Empty: none.",
+                          "Trainer state (weights, optimiser, epoch, step) written after every epoch, and when "
+                          "the pipeline stops before the last epoch is trained (not in a data-parallel run), for "
+                          "resume. Empty: none.",
+                          nullptr, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_RESUME,
+      g_param_spec_string("resume", "Resume",
+                          "Checkpoint of a run to go on with (its model, optimiser, epoch and step); the settings "
+                          "that define the run (seed, loss, batch size, curriculum, optimiser, schedule, ...) must "
+                          "be the saved ones, epochs says where the whole run ends. Set avtsdatasrc's first-epoch "
+                          "to the epochs the checkpoint has completed (the 'epoch' property once READY). Excludes "
+                          "model-file.",
+                          nullptr, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_COMMAND,
+      g_param_spec_string("command", "Command",
+                          "What the model's provenance records as the command that trained it. Empty: "
+                          "\"avtstrain (element 'NAME')\".",
                           nullptr, flags));
   g_object_class_install_property(
       gobject_class, PROP_DEVICE,
@@ -946,7 +1045,9 @@ static void install_properties(GObjectClass* gobject_class) {
                            DEFAULT_POST_MESSAGES, flags));
   g_object_class_install_property(
       gobject_class, PROP_EPOCH,
-      g_param_spec_uint("epoch", "Epoch", "Epochs completed so far in this run (the model was written after each).",
+      g_param_spec_uint("epoch", "Epoch",
+                        "Epochs completed so far (the model was written after each); with resume, from READY on, "
+                        "the epochs its checkpoint had completed and those trained since.",
                         0, G_MAXUINT, 0, stats));
   g_object_class_install_property(
       gobject_class, PROP_STEP,
@@ -983,8 +1084,10 @@ static void gst_avts_train_class_init(GstAvtsTrainClass* klass) {
       "end. Posts 'avts-train-progress' messages (kind, epoch, epochs, stage, step, lr, loss, epoch-loss, pairs, "
       "pairs-per-second, train-files, percent; at epoch ends validated, accuracy-easy, accuracy-hard, auc-easy, "
       "auc-hard, threshold, output) and PROGRESS messages; holds EOS until the model is written, posting "
-      "'avts-train-done' (epochs, steps, output, model-id, threshold, skipped) first. Media without audio or "
-      "without video is an error.\n"
+      "'avts-train-done' (epochs, steps, output, model-id, threshold, skipped) first. Stopped before its last "
+      "epoch, it saves the trainer state to 'checkpoint' and posts 'avts-train-stopped' (epoch, epochs, step, "
+      "checkpoint, saved, world-size); 'resume' goes on from a checkpoint. Media without audio or without video is "
+      "an error.\n"
       "Example: gst-launch-1.0 avtsdatasrc manifest=train.txt epochs=2 name=d d.audio_src ! t.audio_sink "
       "d.video_src ! t.video_sink avtstrain name=t preset=avts-compact output=model.avts",
       "avts project");

@@ -1,25 +1,28 @@
-// avts train MANIFEST -o MODEL: self-supervised training on the files of a manifest. Each
-// file is decoded by uridecodebin into mono float audio at the model's rate and RGB video,
-// collected into a TrainingFile and handed to the trainer; files that cannot be used are
-// skipped with a warning and counted, never stopping the run.
+// avts train MANIFEST -o MODEL: self-supervised training on the files of a manifest, as a
+// pipeline of the project's elements:
+//
+//   avtsdatasrc manifest=MANIFEST epochs=N seed=S ... ! avtstrain output=MODEL ...
+//
+// avtsdatasrc decodes the files (several at once with --decode-ahead), keeps them for later
+// epochs and skips, with a warning, those that cannot be used; avtstrain trains and writes
+// the model and checkpoint after every epoch. This command turns the elements' messages into
+// the progress line, the warnings and the summary, and on SIGINT / SIGTERM stops the pipeline,
+// which saves the trainer state (avtstrain's checkpoint on stop).
 //
 // Data-parallel: started by a launcher that sets RANK / WORLD_SIZE (torchrun, Slurm, a
-// Kubernetes PyTorchJob), every process runs the same command; each trains on its shard of
-// the manifest and only rank 0 shows progress and writes the model and checkpoint.
-#include <gst/app/gstappsink.h>
-#include <gst/video/video.h>
+// Kubernetes PyTorchJob), every process runs the same command; avtstrain joins the group,
+// avtsdatasrc reads the rank's shard of the manifest, and only rank 0 shows progress and
+// writes the model and checkpoint.
+#include <gst/gst.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <deque>
-#include <future>
-#include <mutex>
-#include <set>
+#include <cstring>
+#include <memory>
 
-#include "avts/decoded_cache.h"
 #include "avts/error.h"
 #include "avts/manifest.h"
 #include "avts/model.h"
@@ -35,71 +38,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The appsinks' streaming threads push into the file under one lock.
-struct Collector {
-  std::mutex lock;
-  TrainingFile* file = nullptr;
-};
-
-GstFlowReturn on_audio(GstAppSink* sink, gpointer user_data) {
-  auto* c = static_cast<Collector*>(user_data);
-  GstSample* sample = gst_app_sink_pull_sample(sink);
-  if (!sample) return GST_FLOW_EOS;
-  GstBuffer* buf = gst_sample_get_buffer(sample);
-  GstMapInfo map;
-  if (GST_BUFFER_PTS_IS_VALID(buf) && gst_buffer_map(buf, &map, GST_MAP_READ)) {
-    std::lock_guard<std::mutex> guard(c->lock);
-    c->file->push_audio(static_cast<int64_t>(GST_BUFFER_PTS(buf)), reinterpret_cast<const float*>(map.data),
-                        map.size / sizeof(float));
-    gst_buffer_unmap(buf, &map);
-  }
-  gst_sample_unref(sample);
-  return GST_FLOW_OK;
-}
-
-GstFlowReturn on_video(GstAppSink* sink, gpointer user_data) {
-  auto* c = static_cast<Collector*>(user_data);
-  GstSample* sample = gst_app_sink_pull_sample(sink);
-  if (!sample) return GST_FLOW_EOS;
-  GstBuffer* buf = gst_sample_get_buffer(sample);
-  GstVideoInfo info;
-  GstVideoFrame frame;
-  if (GST_BUFFER_PTS_IS_VALID(buf) && gst_video_info_from_caps(&info, gst_sample_get_caps(sample)) &&
-      gst_video_frame_map(&frame, &info, buf, GST_MAP_READ)) {
-    RgbImage image;
-    image.data = static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
-    image.width = GST_VIDEO_FRAME_WIDTH(&frame);
-    image.height = GST_VIDEO_FRAME_HEIGHT(&frame);
-    image.stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
-    const int64_t duration = GST_BUFFER_DURATION_IS_VALID(buf) ? static_cast<int64_t>(GST_BUFFER_DURATION(buf)) : -1;
-    {
-      std::lock_guard<std::mutex> guard(c->lock);
-      c->file->push_video(static_cast<int64_t>(GST_BUFFER_PTS(buf)), image, duration);
-    }
-    gst_video_frame_unmap(&frame);
-  }
-  gst_sample_unref(sample);
-  return GST_FLOW_OK;
-}
-
-// Decodes `entry` into a TrainingFile in the formats the trainer takes. Throws avts::Error
-// when the file is missing, does not decode, or lacks a track.
-TrainingFile decode(const ModelConfig& config, const ManifestEntry& entry) {
-  TrainingFile file(config, entry.input, entry.split);
-  Collector collector;
-  collector.file = &file;
-  MediaPipeline pipeline(entry.input);
-  pipeline.add_branch("audio", {make_element("audioconvert"), make_element("audioresample"),
-                                make_caps_filter("audio/x-raw,format=F32LE,channels=1,rate=" +
-                                            std::to_string(config.audio.sample_rate)),
-                                make_app_sink(on_audio, &collector)});
-  // Frames keep their size: the training file resizes them on the way in.
-  pipeline.add_branch("video", {make_element("videoconvert"), make_caps_filter("video/x-raw,format=RGB"),
-                                make_app_sink(on_video, &collector)});
-  pipeline.run([](double) { throw_if_interrupted(); });  // a stop request ends a long decode
-  return file;
-}
-
 std::string clock_text(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "--:--";
   const long s = std::lround(seconds);
@@ -111,35 +49,41 @@ std::string clock_text(double seconds) {
   return text;
 }
 
-// The progress line on stderr: rewritten in place on a terminal, else one line every few
-// seconds and one per epoch.
+// The progress line on stderr, from avtstrain's avts-train-progress messages: rewritten in
+// place on a terminal, else one line every few seconds and one per epoch.
 class ProgressLine {
  public:
-  ProgressLine(int first_epoch, int epochs, size_t files)
-      : first_epoch_(first_epoch), epochs_(epochs), files_(std::max<size_t>(files, 1)),
-        tty_(isatty(STDERR_FILENO)), start_(Clock::now()) {}
+  ProgressLine() : tty_(isatty(STDERR_FILENO)), start_(Clock::now()) {}
 
-  void set_file(int epoch, size_t index) { epoch_ = epoch, file_ = index; }
+  void set_first_epoch(int epoch) { first_epoch_ = epoch; }
 
-  void update(const TrainProgress& p) {
+  void update(const GstStructure* s) {
     const auto now = Clock::now();
-    const bool epoch_end = p.kind == TrainProgress::Kind::Epoch;
+    const bool epoch_end = g_strcmp0(gst_structure_get_string(s, "kind"), "epoch") == 0;
     if (!epoch_end && now - last_ < std::chrono::milliseconds(tty_ ? 200 : 5000)) return;
     last_ = now;
-    // Share of this invocation's work done, by files fed, for the ETA.
-    const double done = epoch_end ? p.epoch + 1 - first_epoch_
-                                  : epoch_ - first_epoch_ + static_cast<double>(file_) / static_cast<double>(files_);
+    gint epoch = 0, epochs = 1, stage = 0, percent = 0;
+    gint64 step = 0;
+    gdouble loss = 0, epoch_loss = 0, rate = 0;
+    gst_structure_get(s, "epoch", G_TYPE_INT, &epoch, "epochs", G_TYPE_INT, &epochs, "stage", G_TYPE_INT, &stage,
+                      "percent", G_TYPE_INT, &percent, "step", G_TYPE_INT64, &step, "loss", G_TYPE_DOUBLE, &loss,
+                      "epoch-loss", G_TYPE_DOUBLE, &epoch_loss, "pairs-per-second", G_TYPE_DOUBLE, &rate, nullptr);
+    // Share of this invocation's work done (by files fed, as avtstrain counts), for the ETA.
+    const double left = std::max(epochs - first_epoch_, 1);
+    const double done = epoch_end ? epoch + 1 - first_epoch_ : percent / 100.0 * epochs - first_epoch_;
     const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double eta = done > 0 ? elapsed * ((epochs_ - first_epoch_) - done) / done : NAN;
-    std::fprintf(stderr, "%sepoch %d/%d%s (stage %d) step %lld loss %.4f  %.1f pairs/s  ETA %s%s",
-                 tty_ ? "\r" : "", p.epoch + 1, p.epochs, epoch_end ? " done" : "", p.stage, static_cast<long long>(p.step),
-                 epoch_end ? p.epoch_loss : p.loss, p.pairs_per_second, clock_text(eta).c_str(),
-                 tty_ ? "\033[K" : "\n");
+    const double eta = done > 0 ? elapsed * (left - done) / done : NAN;
+    std::fprintf(stderr, "%sepoch %d/%d%s (stage %d) step %lld loss %.4f  %.1f pairs/s  ETA %s%s", tty_ ? "\r" : "",
+                 epoch + 1, epochs, epoch_end ? " done" : "", stage, static_cast<long long>(step),
+                 epoch_end ? epoch_loss : loss, rate, clock_text(eta).c_str(), tty_ ? "\033[K" : "\n");
     if (epoch_end) {
       if (tty_) std::fprintf(stderr, "\n");
-      if (p.validated)
-        std::fprintf(stderr, "  validation: accuracy easy %.3f, hard %.3f, threshold %.4f\n",
-                     p.validation.accuracy_easy, p.validation.accuracy_hard, p.validation.threshold);
+      gboolean validated = FALSE;
+      gdouble easy = 0, hard = 0, threshold = 0;
+      if (gst_structure_get(s, "validated", G_TYPE_BOOLEAN, &validated, "accuracy-easy", G_TYPE_DOUBLE, &easy,
+                            "accuracy-hard", G_TYPE_DOUBLE, &hard, "threshold", G_TYPE_DOUBLE, &threshold, nullptr) &&
+          validated)
+        std::fprintf(stderr, "  validation: accuracy easy %.3f, hard %.3f, threshold %.4f\n", easy, hard, threshold);
     }
     std::fflush(stderr);
   }
@@ -147,12 +91,9 @@ class ProgressLine {
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
  private:
-  int first_epoch_, epochs_;
-  size_t files_;
+  int first_epoch_ = 0;
   bool tty_;
   Clock::time_point start_, last_{};
-  int epoch_ = 0;
-  size_t file_ = 0;
 };
 
 std::string command_line(int argc, char** argv) {
@@ -167,33 +108,111 @@ std::string speaker(const DistributedOptions& d) {
   return d.world_size > 1 ? "avts train (rank " + std::to_string(d.rank) + ")" : "avts train";
 }
 
-// After SIGINT / SIGTERM: the trainer state as it is between two files (weights, optimiser,
-// epoch, step) goes to the checkpoint; a resumed run trains the interrupted epoch again from
-// its first file, from these weights. The model file stays the last finished epoch's.
-// Data-parallel, the ranks stop at different points (one may be waiting for the others in a
-// step), so none saves: the checkpoint rank 0 wrote after the last finished epoch is the one
-// every rank resumes from.
-int stop_training(const Trainer& trainer, const std::string& checkpoint, int signal) {
-  const DistributedOptions& d = trainer.options().distributed;
-  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
-  if (d.world_size > 1) {
-    if (trainer.epoch() == 0)
-      std::fprintf(stderr, "%s: stopped by %s in epoch 1, before any checkpoint was written\n",
-                   speaker(d).c_str(), signal_name(signal));
-    else
-      std::fprintf(stderr,
-                   "%s: stopped by %s in epoch %d/%d; continue every rank with the same command and --resume %s "
-                   "(written by rank 0 after epoch %d)\n",
-                   speaker(d).c_str(), signal_name(signal), trainer.epoch() + 1, trainer.options().epochs,
-                   checkpoint.c_str(), trainer.epoch());
-    return 128 + signal;
+// The element's message and its own detail; GStreamer puts the source location and the
+// element's path on the detail's first line.
+std::string error_text(GstMessage* message) {
+  GError* err = nullptr;
+  gchar* debug = nullptr;
+  gst_message_parse_error(message, &err, &debug);
+  std::string text = err ? err->message : "unknown error";
+  const char* detail = debug ? std::strchr(debug, '\n') : nullptr;
+  if (detail && detail[1]) text += " (" + std::string(detail + 1) + ")";
+  g_clear_error(&err);
+  g_free(debug);
+  return text;
+}
+
+// avtsdatasrc ! avtstrain, owned; stopped and freed on destruction.
+class TrainPipeline {
+ public:
+  TrainPipeline() {
+    pipeline_ = gst_pipeline_new("avts-train");
+    source_ = make_element("avtsdatasrc", "data");
+    trainer_ = make_element("avtstrain", "train");
+    gst_bin_add_many(GST_BIN(pipeline_), source_, trainer_, nullptr);
+    for (const char* media : {"audio", "video"})
+      if (!gst_element_link_pads(source_, (std::string(media) + "_src").c_str(), trainer_,
+                                 (std::string(media) + "_sink").c_str()))
+        throw Error(std::string("cannot link avtsdatasrc to avtstrain (") + media + ")");
+    bus_ = gst_element_get_bus(pipeline_);
   }
-  trainer.save_checkpoint(checkpoint);
-  std::fprintf(stderr,
-               "avts train: stopped by %s in epoch %d/%d at step %lld; saved the trainer state to %s. "
-               "Continue with the same command and --resume %s\n",
-               signal_name(signal), trainer.epoch() + 1, trainer.options().epochs,
-               static_cast<long long>(trainer.step()), checkpoint.c_str(), checkpoint.c_str());
+  ~TrainPipeline() {
+    gst_element_set_state(pipeline_, GST_STATE_NULL);
+    gst_object_unref(bus_);
+    gst_object_unref(pipeline_);
+  }
+  TrainPipeline(const TrainPipeline&) = delete;
+  TrainPipeline& operator=(const TrainPipeline&) = delete;
+
+  GstElement* source() const { return source_; }
+  GstElement* trainer() const { return trainer_; }
+
+  // Goes to `state`; an element's error becomes avts::Error.
+  void set_state(GstState state) {
+    if (gst_element_set_state(pipeline_, state) != GST_STATE_CHANGE_FAILURE) return;
+    for (;;) {
+      GstMessage* m = gst_bus_pop_filtered(bus_, GST_MESSAGE_ERROR);
+      if (!m) throw Error("the training pipeline did not start");
+      const std::string text = error_text(m);
+      gst_message_unref(m);
+      throw Error(text);
+    }
+  }
+
+  // The next message, waiting up to `ms`; nullptr if none.
+  GstMessage* pop(int ms) {
+    return gst_bus_timed_pop_filtered(
+        bus_, static_cast<GstClockTime>(ms) * GST_MSECOND,
+        static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING | GST_MESSAGE_ELEMENT));
+  }
+
+ private:
+  GstElement* pipeline_ = nullptr;
+  GstElement* source_ = nullptr;
+  GstElement* trainer_ = nullptr;
+  GstBus* bus_ = nullptr;
+};
+
+guint uint_property(GstElement* e, const char* name) {
+  guint v = 0;
+  g_object_get(e, name, &v, nullptr);
+  return v;
+}
+
+// After SIGINT / SIGTERM: the pipeline stops; avtstrain saves the trainer state as it is
+// between two files (weights, optimiser, epoch, step) to the checkpoint, and a resumed run
+// trains the interrupted epoch again from its first file. The model file stays the last
+// finished epoch's. Data-parallel, the ranks stop at different points (one may be waiting for
+// the others in a step), so none saves: the checkpoint rank 0 wrote after the last finished
+// epoch is the one every rank resumes from.
+int stop_training(TrainPipeline& pipeline, const DistributedOptions& d, const std::string& checkpoint, int signal) {
+  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
+  pipeline.set_state(GST_STATE_READY);  // avtstrain posts avts-train-stopped on the way
+  gint epoch = -1, epochs = 0;
+  gint64 step = 0;
+  gboolean saved = FALSE;
+  while (GstMessage* m = pipeline.pop(0)) {
+    const GstStructure* s = gst_message_get_structure(m);
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && gst_structure_has_name(s, "avts-train-stopped"))
+      gst_structure_get(s, "epoch", G_TYPE_INT, &epoch, "epochs", G_TYPE_INT, &epochs, "step", G_TYPE_INT64, &step,
+                        "saved", G_TYPE_BOOLEAN, &saved, nullptr);
+    gst_message_unref(m);
+  }
+  const char* name = signal_name(signal);
+  if (epoch < 0)
+    std::fprintf(stderr, "%s: stopped by %s before training began; nothing to save\n", speaker(d).c_str(), name);
+  else if (saved)
+    std::fprintf(stderr,
+                 "avts train: stopped by %s in epoch %d/%d at step %lld; saved the trainer state to %s. "
+                 "Continue with the same command and --resume %s\n",
+                 name, epoch + 1, epochs, static_cast<long long>(step), checkpoint.c_str(), checkpoint.c_str());
+  else if (epoch == 0)
+    std::fprintf(stderr, "%s: stopped by %s in epoch 1, before any checkpoint was written\n", speaker(d).c_str(), name);
+  else
+    std::fprintf(stderr,
+                 "%s: stopped by %s in epoch %d/%d; continue every rank with the same command and --resume %s "
+                 "(written by rank 0 after epoch %d)\n",
+                 speaker(d).c_str(), name, epoch + 1, epochs, checkpoint.c_str(), epoch);
   return 128 + signal;  // the shell's convention for "ended by this signal"
 }
 
@@ -230,11 +249,11 @@ int cmd_train(int argc, char** argv) {
       {"schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning-rate schedule: cosine (default), step or constant", "NAME"},
       {"warmup-steps", 0, 0, G_OPTION_ARG_INT, &warmup_steps, "Steps of linear learning-rate warm-up (default 0)", "N"},
       {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
-       "Keep decoded files (resized) in up to this much memory so later epochs skip decoding "
+       "Keep decoded files in up to this much memory so later epochs skip decoding "
        "(default 4096; 0: decode every epoch)", "MB"},
       {"decode-ahead", 0, 0, G_OPTION_ARG_INT, &decode_ahead,
-       "Decode this many files ahead of the one being trained on, on threads of their own (default 1; "
-       "0: decode each file when its turn comes)", "N"},
+       "Decode this many files at once, on threads of their own, ahead of the one being trained on (default 1)",
+       "N"},
       {"loss", 0, 0, G_OPTION_ARG_STRING, &loss,
        "contrastive (default), cross-entropy or multi-way (each clip against its positive and all its negatives)", "NAME"},
       {"temperature", 0, 0, G_OPTION_ARG_DOUBLE, &temperature, "Softmax temperature of the multi-way loss (default 0.1)", "T"},
@@ -283,7 +302,7 @@ int cmd_train(int argc, char** argv) {
   if (!loss_arg.empty()) options.loss = parse_loss(loss_arg);
   if (!optimizer_arg.empty()) options.optimizer = parse_optimizer(optimizer_arg);
   if (epochs < 0 || batch < 0 || lr < 0) throw Error("--epochs, --batch-size and --lr must be positive");
-  if (decode_ahead < 0 || decode_ahead > 64) throw Error("--decode-ahead must be in 0..64");
+  if (decode_ahead < 1 || decode_ahead > 64) throw Error("--decode-ahead must be in 1..64");
   options.output = out;  // written atomically after every epoch
   options.checkpoint = checkpoint_path;
   options.command = command;
@@ -307,137 +326,131 @@ int cmd_train(int argc, char** argv) {
       throw Error("manifest '" + std::string(argv[1]) + "' lists " + std::to_string(manifest.entries.size()) +
                   " media files for " + std::to_string(dist.world_size) + " ranks: each rank needs files of its own");
     manifest.entries = manifest_shard(manifest.entries, dist.rank, dist.world_size);
-    if (!leader) manifest.bad_lines.clear();  // every rank reads them: rank 0 reports them
   }
-  for (const std::string& bad : manifest.bad_lines)
-    std::fprintf(stderr, "%s: warning: skipping %s line %s\n", who.c_str(), argv[1], bad.c_str());
+  // Every rank's avtsdatasrc reads the manifest: rank 0 reports its bad lines.
+  const std::string bad_line_prefix = std::string(argv[1]) + " line ";
+  const size_t bad_lines = leader ? manifest.bad_lines.size() : 0;
+  const size_t inputs = manifest.entries.size() + bad_lines;
 
-  std::unique_ptr<Trainer> trainer;
+  TrainPipeline pipeline;
+  GstElement* source = pipeline.source();
+  GstElement* train = pipeline.trainer();
+  g_object_set(source, "manifest", argv[1], "epochs", static_cast<guint>(options.epochs), "shuffle", TRUE, "seed",
+               static_cast<guint64>(options.seed), "shard", static_cast<guint>(dist.rank), "num-shards",
+               static_cast<guint>(dist.world_size), "cache-size", static_cast<guint>(std::max(0, cache_mb)),
+               "decoders", static_cast<guint>(decode_ahead), nullptr);
+  // Frames go to the trainer whole: its front end takes the region and resizes them, as the
+  // feature elements do at inference.
+  g_object_set(train, "output", out.c_str(), "checkpoint", checkpoint_path.c_str(), "command", command.c_str(),
+               "device", dev.c_str(), "epochs", static_cast<guint>(options.epochs), "batch-size",
+               static_cast<guint>(options.batch_size), "lr", options.lr, "curriculum",
+               static_cast<gint>(options.curriculum), "easy-epochs", static_cast<guint>(options.easy_epochs),
+               "mixed-epochs", static_cast<guint>(options.mixed_epochs), "hard-fraction", options.hard_fraction,
+               "negatives", static_cast<guint>(options.negatives_per_anchor), "loss", static_cast<gint>(options.loss),
+               "temperature", options.temperature, "optimizer", static_cast<gint>(options.optimizer), "schedule",
+               static_cast<gint>(options.schedule), "weight-decay", options.weight_decay, "warmup-steps",
+               static_cast<guint>(options.warmup_steps), "seed", static_cast<guint64>(options.seed),
+               "progress-interval", 200u, nullptr);
+  set_precision(train, precision_name(train_precision));
   if (!resume_path.empty()) {
-    trainer = Trainer::resume(resume_path, options, dev);
-    if (!preset_arg.empty() && preset_arg != trainer->model()->config().preset)
-      throw Error("--preset " + preset_arg + " does not match the checkpoint's model (" +
-                  trainer->model()->config().preset + ")");
+    if (!init_path.empty()) throw Error("--init and --resume exclude each other: the checkpoint brings the model");
+    g_object_set(train, "resume", resume_path.c_str(), nullptr);
   } else if (!init_path.empty()) {
     if (!preset_arg.empty()) throw Error("--init and --preset exclude each other: the model file brings its preset");
-    // Fine-tuning: the trainer records this run's command and data in the provenance.
-    trainer = std::make_unique<Trainer>(Model::load(init_path, dev), options);
+    g_object_set(train, "model-file", init_path.c_str(), nullptr);  // fine-tuning
   } else {
-    ModelConfig config = ModelConfig::preset_config(preset_name);
-    config.provenance["created-by"] = command;
-    trainer = std::make_unique<Trainer>(Model::create(config, options.seed, dev), options);
+    g_object_set(train, "preset", preset_name.c_str(), nullptr);
   }
-  trainer->model()->set_precision(train_precision);  // autocast in every step from now on
-  const ModelConfig& config = trainer->model()->config();
 
-  std::vector<ManifestEntry> train_files, validation_files;
-  for (const ManifestEntry& e : manifest.entries)
-    (e.split == Split::Validation ? validation_files : train_files).push_back(e);
-  const size_t inputs = manifest.entries.size() + manifest.bad_lines.size();
-  std::set<std::string> skipped;  // inputs, each counted once however often it is met
-  for (const std::string& bad : manifest.bad_lines) skipped.insert("line " + bad);
-
-  const int first_epoch = trainer->epoch();
-  ProgressLine progress(first_epoch, options.epochs, manifest.entries.size());
-  if (leader) trainer->set_progress([&](const TrainProgress& p) { progress.update(p); });
-  // Decoded files are kept (resized, 8-bit) up to --cache-mb so that later epochs do not
-  // decode them again.
-  DecodedCache<TrainingFile> cache(static_cast<size_t>(std::max(0, cache_mb)) << 20);
-  // The decoding threads' own copy: the trainer updates the model's (its threshold).
-  const ModelConfig front_end = config;
-  // A file's decode, started early on a worker thread (--decode-ahead) or, when the file is
-  // skipped or cached, not at all (an empty future).
-  const auto start_decode = [&](const ManifestEntry& e) {
-    if (skipped.count(e.input) || cache.find(e.input)) return std::future<TrainingFile>();
-    return std::async(decode_ahead > 0 ? std::launch::async : std::launch::deferred,
-                      [&front_end, e] { return decode(front_end, e); });
-  };
-  const auto decoded = [&](const ManifestEntry& e, std::future<TrainingFile>& pending) {
-    if (const TrainingFile* hit = cache.find(e.input)) return hit->copy();
-    TrainingFile file = pending.valid() ? pending.get() : decode(front_end, e);
-    if (cache.fits(file.bytes())) cache.insert(e.input, file.copy(), file.bytes());
-    return file;
-  };
-  // Feeds one file to the trainer; a file that cannot be used is skipped from then on.
-  const auto feed = [&](const ManifestEntry& e, std::future<TrainingFile>& pending) {
-    throw_if_interrupted();  // between two files the trainer state is consistent
-    if (skipped.count(e.input)) return;
-    std::string why;
-    try {
-      if (trainer->add_file(decoded(e, pending)) > 0) return;
-      why = "shorter than one clip (" + std::to_string(std::lround(config.clip_seconds * 1000)) + " ms)";
-    } catch (const DistributedError&) {
-      throw;  // the run's fault, not the file's
-    } catch (const Error& err) {
-      why = err.what();
-    }
-    std::fprintf(stderr, "%s: warning: skipping %s: %s\n", who.c_str(), e.input.c_str(), why.c_str());
-    skipped.insert(e.input);
-  };
-  // Feeds `files` in their order while the next --decode-ahead of them decode on worker
-  // threads, so that decoding overlaps training; the order, and so the run, does not depend
-  // on how fast the decodes are.
-  const auto feed_all = [&](const std::vector<ManifestEntry>& files, int epoch, size_t& index) {
-    std::deque<std::future<TrainingFile>> ahead;  // files[i], files[i + 1], ...
-    size_t started = 0;
-    for (size_t i = 0; i < files.size(); ++i) {
-      for (; started < files.size() && started <= i + static_cast<size_t>(decode_ahead); ++started)
-        ahead.push_back(start_decode(files[started]));
-      std::future<TrainingFile> pending = std::move(ahead.front());
-      ahead.pop_front();
-      progress.set_file(epoch, index++);
-      feed(files[i], pending);
-    }
-  };
-
-  TrainProgress last;
-  bool trained = false;
   InterruptGuard interrupts;
-  try {
-    while (!trainer->finished()) {
-      const int epoch = trainer->epoch();
-      size_t index = 0;
-      // Validation files stay in the trainer: they are decoded in the first epoch only.
-      if (!trained)
-        feed_all(validation_files, epoch, index);
-      else
-        index = validation_files.size();
-      // A fresh order every epoch, the same on a resumed run.
-      const std::vector<ManifestEntry> order =
-          epoch_order(train_files, epoch, options.seed, /*shuffle=*/true, /*with_validation=*/false);
-      feed_all(order, epoch, index);
-      throw_if_interrupted();
-      last = trainer->end_epoch();
-      trained = true;
-    }
-  } catch (const Interrupted& stop) {
-    return stop_training(*trainer, checkpoint_path, stop.signal);
-  } catch (const DistributedError&) {
-    // A launcher signals every rank: one that stopped first leaves the others' step failing.
-    if (interrupted()) return stop_training(*trainer, checkpoint_path, interrupted());
-    throw;
-  }
-  if (!trained && leader) trainer->model()->save(out);  // resumed a finished run: write it anyway
+  pipeline.set_state(GST_STATE_READY);  // loads the model (or the checkpoint: how far it got)
+  const int first_epoch = static_cast<int>(uint_property(train, "epoch"));
+  // A run resumed after its last epoch gets one epoch of files that avtstrain refuses at once.
+  g_object_set(source, "first-epoch", static_cast<guint>(std::min(first_epoch, options.epochs - 1)), nullptr);
+  ProgressLine progress;
+  progress.set_first_epoch(first_epoch);
+  pipeline.set_state(GST_STATE_PLAYING);
 
-  const double seconds = progress.elapsed();
-  std::printf("trained %d epochs (%d in this run), %lld steps, in %.1f s\n", trainer->epoch(),
-              trainer->epoch() - first_epoch, static_cast<long long>(trainer->step()), seconds);
-  if (trained && last.validated)
+  std::unique_ptr<GstStructure, decltype(&gst_structure_free)> last_epoch(nullptr, gst_structure_free),
+      done(nullptr, gst_structure_free);
+  for (bool eos = false; !eos;) {
+    if (const int signal = interrupted()) return stop_training(pipeline, dist, checkpoint_path, signal);
+    GstMessage* m = pipeline.pop(100);
+    if (!m) continue;
+    std::unique_ptr<GstMessage, decltype(&gst_message_unref)> guard(m, gst_message_unref);
+    const GstStructure* s = gst_message_get_structure(m);
+    switch (GST_MESSAGE_TYPE(m)) {
+      case GST_MESSAGE_EOS:
+        eos = true;
+        break;
+      case GST_MESSAGE_ERROR: {
+        // A launcher signals every rank: one that stopped first leaves the others' step failing.
+        if (const int signal = interrupted()) return stop_training(pipeline, dist, checkpoint_path, signal);
+        throw Error(error_text(m));
+      }
+      case GST_MESSAGE_WARNING: {
+        const GstStructure* details = nullptr;
+        gst_message_parse_warning_details(m, &details);
+        const char* input = details ? gst_structure_get_string(details, "input") : nullptr;
+        const char* reason = details ? gst_structure_get_string(details, "reason") : nullptr;
+        if (input && reason) {
+          if (leader || std::string(input).rfind(bad_line_prefix, 0) != 0)
+            std::fprintf(stderr, "%s: warning: skipping %s: %s\n", who.c_str(), input, reason);
+        } else {
+          GError* err = nullptr;
+          gst_message_parse_warning(m, &err, nullptr);
+          std::fprintf(stderr, "%s: warning: %s\n", who.c_str(), err ? err->message : "(unknown)");
+          g_clear_error(&err);
+        }
+        break;
+      }
+      case GST_MESSAGE_ELEMENT:
+        if (GST_MESSAGE_SRC(m) != GST_OBJECT(train)) break;
+        if (gst_structure_has_name(s, "avts-train-progress")) {
+          if (leader) progress.update(s);
+          if (g_strcmp0(gst_structure_get_string(s, "kind"), "epoch") == 0) last_epoch.reset(gst_structure_copy(s));
+        } else if (gst_structure_has_name(s, "avts-train-done")) {
+          done.reset(gst_structure_copy(s));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  const guint skipped = uint_property(source, "skipped") + uint_property(train, "skipped") -
+                        static_cast<guint>(manifest.bad_lines.size() - bad_lines);
+  pipeline.set_state(GST_STATE_NULL);
+  if (!done) throw Error("the training pipeline ended without writing the model");
+
+  gint epochs_done = 0;
+  gint64 steps = 0;
+  gst_structure_get(done.get(), "epochs", G_TYPE_INT, &epochs_done, "steps", G_TYPE_INT64, &steps, nullptr);
+  const char* model_id = gst_structure_get_string(done.get(), "model-id");
+  std::printf("trained %d epochs (%d in this run), %lld steps, in %.1f s\n", epochs_done, epochs_done - first_epoch,
+              static_cast<long long>(steps), progress.elapsed());
+  gboolean validated = FALSE;
+  gint clips = 0;
+  gdouble easy = 0, hard = 0, auc_easy = 0, auc_hard = 0, threshold = 0;
+  if (last_epoch &&
+      gst_structure_get(last_epoch.get(), "validated", G_TYPE_BOOLEAN, &validated, "validation-clips", G_TYPE_INT,
+                        &clips, "accuracy-easy", G_TYPE_DOUBLE, &easy, "accuracy-hard", G_TYPE_DOUBLE, &hard,
+                        "auc-easy", G_TYPE_DOUBLE, &auc_easy, "auc-hard", G_TYPE_DOUBLE, &auc_hard, "threshold",
+                        G_TYPE_DOUBLE, &threshold, nullptr) &&
+      validated)
     std::printf("validation: %d clips, accuracy easy %.3f, hard %.3f, AUC easy %.3f, hard %.3f, threshold %.4f\n",
-                last.validation.clips, last.validation.accuracy_easy, last.validation.accuracy_hard,
-                last.validation.auc_easy, last.validation.auc_hard, last.validation.threshold);
+                clips, easy, hard, auc_easy, auc_hard, threshold);
   else
     std::printf("validation: none (no validation files); threshold not fitted\n");
   if (dist.world_size > 1)
-    std::printf("files: %zu inputs in the shard of rank %d of %d, %zu skipped\n", inputs, dist.rank,
-                dist.world_size, skipped.size());
+    std::printf("files: %zu inputs in the shard of rank %d of %d, %u skipped\n", inputs, dist.rank, dist.world_size,
+                skipped);
   else
-    std::printf("files: %zu inputs, %zu skipped\n", inputs, skipped.size());
+    std::printf("files: %zu inputs, %u skipped\n", inputs, skipped);
   if (leader)
-    std::printf("wrote %s (id %s) and checkpoint %s\n", out.c_str(), trainer->model()->id().c_str(),
+    std::printf("wrote %s (id %s) and checkpoint %s\n", out.c_str(), model_id ? model_id : "?",
                 checkpoint_path.c_str());
   else
-    std::printf("model (id %s) written by rank 0\n", trainer->model()->id().c_str());
+    std::printf("model (id %s) written by rank 0\n", model_id ? model_id : "?");
   return kExitOk;
 }
 

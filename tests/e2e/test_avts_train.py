@@ -5,6 +5,7 @@ Run by meson with AVTS_TOOL (the avts binary), AVTS_TEST_MEDIA and GST_PLUGIN_PA
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import tempfile
@@ -88,6 +89,31 @@ class AvtsTrain(unittest.TestCase):
         self.assertIn("trained 3 epochs (1 in this run)", p.stdout)
         self.assertEqual(json.loads(avts("info", "--json", model).stdout)["provenance"]["epochs"], "3")
 
+    def test_stop_saves_the_run_and_resume_finishes_it(self):
+        # SIGINT mid-run: the pipeline stops, avtstrain saves the trainer state, exit 130.
+        model = os.path.join(self.tmp.name, "stopped.avts")
+        p = subprocess.Popen([AVTS, "train", self.manifest, "-o", model, "--epochs", "200", "--batch-size", "4",
+                              "--seed", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        seen = []
+        for line in p.stderr:  # not a terminal: a line per epoch
+            seen.append(line)
+            if "epoch 1/200 done" in line:
+                break
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+        err = "".join(seen) + err
+        self.assertEqual(p.returncode, 130, err)
+        m = re.search(r"stopped by SIGINT in epoch (\d+)/200 at step \d+; saved the trainer state to (\S+)\. "
+                      r"Continue with the same command and --resume", err)
+        self.assertTrue(m, err)
+        self.assertEqual(m.group(2), model + ".ckpt")
+        # The interrupted epoch is trained again from its first file.
+        epoch = int(m.group(1))
+        p = avts("train", self.manifest, "-o", model, "--epochs", str(epoch), "--batch-size", "4", "--seed", "5",
+                 "--resume", model + ".ckpt")
+        self.assertIn(f"trained {epoch} epochs (1 in this run)", p.stdout)
+        self.assertEqual(json.loads(avts("info", "--json", model).stdout)["provenance"]["epochs"], str(epoch))
+
     def test_decoding_ahead_does_not_change_the_run(self):
         # Files decode on worker threads but reach the trainer in the same order: the same model.
         manifest = os.path.join(self.tmp.name, "four.txt")
@@ -96,7 +122,7 @@ class AvtsTrain(unittest.TestCase):
                 f.write(f"{MEDIA}/{name}\n")
         # (The model ids differ: the provenance records each command line. The weights must not.)
         features = []
-        for ahead in ["0", "3"]:
+        for ahead in ["1", "3"]:
             model = os.path.join(self.tmp.name, f"ahead{ahead}.avts")
             avts("train", manifest, "-o", model, "--epochs", "1", "--batch-size", "4", "--decode-ahead", ahead)
             for modality in ["audio", "video"]:
@@ -105,9 +131,9 @@ class AvtsTrain(unittest.TestCase):
                 with open(npy, "rb") as f:
                     features.append(f.read())
         self.assertEqual(features[:2], features[2:])
-        p = avts("train", manifest, "-o", model, "--decode-ahead", "-1", check=False)
+        p = avts("train", manifest, "-o", model, "--decode-ahead", "0", check=False)
         self.assertEqual(p.returncode, 2)
-        self.assertIn("--decode-ahead must be in 0..64", p.stderr)
+        self.assertIn("--decode-ahead must be in 1..64", p.stderr)
 
     def test_missing_manifest_is_an_error(self):
         p = avts("train", os.path.join(self.tmp.name, "nope.txt"), "-o", self.model + ".x", check=False)
@@ -122,7 +148,8 @@ class AvtsTrain(unittest.TestCase):
             f.write(f"{self.wav}\n{self.tmp.name}/missing.mp4 train\n")
         p = avts("train", bad, "-o", os.path.join(self.tmp.name, "none.avts"), "--epochs", "1", check=False)
         self.assertEqual(p.returncode, 2)
-        self.assertIn("no training files", p.stderr)
+        self.assertIn("None of the 2 files of manifest", p.stderr)
+        self.assertIn("could be used", p.stderr)
 
 
 

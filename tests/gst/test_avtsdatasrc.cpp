@@ -575,3 +575,58 @@ TEST_F(DataSrc, StopsPromptlyMidRunAndRunsAgain) {
   EXPECT_EQ(DataRun::epochs(r.video).size(), 1u);
   EXPECT_EQ(int_field(DataRun::marks(r.video).front()->fields, "epoch"), 0);
 }
+
+TEST_F(DataSrc, FirstEpochGoesOnWhereAResumedRunStopped) {
+  Scratch scratch;
+  const std::string manifest =
+      scratch.write("m.txt", kClipA + "\n" + kClipC + " val\n" + kClipB + " train\n" + kClipC + "\n");
+  DataRun whole(props(manifest, "epochs=3 seed=7"));
+  ASSERT_TRUE(whole.run()) << whole.error;
+  DataRun resumed(props(manifest, "epochs=3 seed=7 first-epoch=1"));
+  ASSERT_TRUE(resumed.run()) << resumed.error;
+
+  // Epochs 2 and 3 in the whole run's order, the validation file first in the first one sent.
+  const auto all = DataRun::epochs(whole.audio), later = DataRun::epochs(resumed.audio);
+  ASSERT_EQ(all.size(), 3u);
+  ASSERT_EQ(later.size(), 2u);
+  EXPECT_EQ(later[0].front(), kClipC);
+  EXPECT_EQ(std::vector<std::string>(later[0].begin() + 1, later[0].end()), all[1]);
+  EXPECT_EQ(later[1], all[2]);
+  const auto marks = DataRun::marks(resumed.video);
+  EXPECT_EQ(int_field(marks.front()->fields, "epoch"), 1);
+  EXPECT_EQ(int_field(marks.front()->fields, "epochs"), 3);
+  EXPECT_EQ(int_field(marks.back()->fields, "epoch"), 2);
+
+  DataRun none(props(manifest, "epochs=3 first-epoch=3"));
+  EXPECT_EQ(gst_element_set_state(none.pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  EXPECT_FALSE(none.run());
+  EXPECT_NE(none.error.find("first-epoch 3 is not below epochs 3"), std::string::npos) << none.error;
+}
+
+TEST_F(DataSrc, SeveralDecodersSendTheSameFilesInTheSameOrder) {
+  Scratch scratch;
+  const std::string missing = scratch.dir() + "/missing.mp4";
+  const std::string manifest =
+      scratch.write("m.txt", kClipA + "\n" + missing + "\n" + kClipB + "\n" + kClipC + "\n" + kClipA + " val\n");
+  DataRun one(props(manifest, "epochs=2 cache-size=0 seed=3"));
+  ASSERT_TRUE(one.run()) << one.error;
+  DataRun three(props(manifest, "epochs=2 cache-size=0 seed=3 decoders=3"));
+  ASSERT_TRUE(three.run()) << three.error;
+  guint decoders = 0;
+  g_object_get(three.src, "decoders", &decoders, nullptr);
+  EXPECT_EQ(decoders, 3u);
+
+  const auto buffers = [](const std::vector<Item>& items) {
+    std::vector<std::pair<GstClockTime, size_t>> out;
+    for (const Item& i : items)
+      if (i.kind == Item::Buffer) out.emplace_back(i.running_time, i.size);
+    return out;
+  };
+  EXPECT_EQ(DataRun::epochs(three.audio), DataRun::epochs(one.audio));
+  EXPECT_EQ(buffers(three.audio), buffers(one.audio));
+  EXPECT_EQ(buffers(three.video), buffers(one.video));
+  EXPECT_EQ(three.stat("decoded"), 7u);  // 4 files, then 3 training files again
+  EXPECT_EQ(three.stat("skipped"), 1u);  // the missing file, once
+  ASSERT_EQ(three.warnings.size(), 1u);
+  EXPECT_EQ(field(three.warnings[0], "input"), missing);
+}

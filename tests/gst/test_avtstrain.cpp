@@ -392,3 +392,78 @@ TEST_F(Train, StopsMidTrainingAndTrainsAgainFromTheStart) {
   gst_structure_get_int(done[0], "epochs", &epochs);
   EXPECT_EQ(epochs, 1);
 }
+
+TEST_F(Train, StoppedRunSavesItsStateAndResumeGoesOn) {
+  Scratch scratch;
+  const std::string manifest =
+      scratch.write("m.txt", media("grid_s1_bbal8p.mpg") + "\n" + media("grid_s1_lgas2n.mpg") + "\n");
+  const std::string output = scratch.path("stopped.avts"), checkpoint = scratch.path("stopped.ckpt");
+  TrainRun first(datasrc_pipeline(manifest, "epochs=1000", output, "checkpoint=\"" + checkpoint + "\""), output);
+  gst_element_set_state(first.pipeline, GST_STATE_PLAYING);
+  const auto epochs_done = [&first] {
+    int n = 0;
+    for (const GstStructure* s : first.named("avts-train-progress")) n += field(s, "kind") == "epoch";
+    return n;
+  };
+  for (const gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
+       epochs_done() == 0 && g_get_monotonic_time() < deadline;)
+    g_usleep(20 * 1000);
+  ASSERT_GT(epochs_done(), 0);
+  EXPECT_EQ(gst_element_set_state(first.pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+
+  // Stopped mid-run: the trainer state went to the checkpoint, and the message says so.
+  const auto stopped = first.named("avts-train-stopped");
+  ASSERT_EQ(stopped.size(), 1u);
+  gint epoch = -1, epochs = 0;
+  gint64 step = 0;
+  gboolean saved = FALSE;
+  gst_structure_get(stopped[0], "epoch", G_TYPE_INT, &epoch, "epochs", G_TYPE_INT, &epochs, "step", G_TYPE_INT64,
+                    &step, "saved", G_TYPE_BOOLEAN, &saved, nullptr);
+  EXPECT_TRUE(saved);
+  EXPECT_GE(epoch, 1);
+  EXPECT_EQ(epochs, 1000);
+  EXPECT_GT(step, 0);
+  EXPECT_EQ(field(stopped[0], "checkpoint"), checkpoint);
+  ASSERT_TRUE(g_file_test(checkpoint.c_str(), G_FILE_TEST_EXISTS));
+
+  // Resumed for one more epoch: the checkpoint's epochs count, training goes on to EOS.
+  const std::string resumed_output = scratch.path("resumed.avts");
+  const std::string more = std::to_string(epoch + 1);
+  const auto resumed_pipeline = [&](const std::string& first_epoch) {
+    return "avtsdatasrc name=d manifest=\"" + manifest + "\" short-side=32 epochs=" + more + " first-epoch=" +
+           first_epoch + " d.audio_src ! t.audio_sink d.video_src ! t.video_sink avtstrain name=t batch-size=4 " +
+           "resume=\"" + checkpoint + "\" epochs=" + more + " output=\"" + resumed_output + "\"";
+  };
+  TrainRun resumed(resumed_pipeline(std::to_string(epoch)), resumed_output);
+  GstElement* t = gst_bin_get_by_name(GST_BIN(resumed.pipeline), "t");
+  ASSERT_EQ(gst_element_set_state(resumed.pipeline, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  guint ready_epoch = 0;
+  g_object_get(t, "epoch", &ready_epoch, nullptr);
+  EXPECT_EQ(ready_epoch, static_cast<guint>(epoch));  // known before the run, for avtsdatasrc's first-epoch
+  gst_object_unref(t);
+  ASSERT_TRUE(resumed.run()) << resumed.error;
+  const auto done = resumed.named("avts-train-done");
+  ASSERT_EQ(done.size(), 1u);
+  gint trained = 0;
+  gint64 steps = 0;
+  gst_structure_get(done[0], "epochs", G_TYPE_INT, &trained, "steps", G_TYPE_INT64, &steps, nullptr);
+  EXPECT_EQ(trained, epoch + 1);
+  EXPECT_GT(steps, step);  // counted on from the checkpoint
+  EXPECT_EQ(avts::Model::load(resumed_output)->config().provenance.at("epochs"), more);
+
+  // The source must go on where the checkpoint stopped; resume needs epochs and no model-file.
+  TrainRun from_start(resumed_pipeline("0"), resumed_output);
+  EXPECT_FALSE(from_start.run());
+  EXPECT_NE(from_start.error.find("set avtsdatasrc's first-epoch=" + std::to_string(epoch)), std::string::npos)
+      << from_start.error;
+  GstElement* alone = gst_element_factory_make("avtstrain", nullptr);
+  g_object_set(alone, "output", resumed_output.c_str(), "resume", checkpoint.c_str(), nullptr);
+  ErrorMessage no_epochs;
+  EXPECT_EQ(set_state_in_pipeline(alone, GST_STATE_READY, &no_epochs), GST_STATE_CHANGE_FAILURE);
+  EXPECT_NE(no_epochs.text.find("resume needs epochs"), std::string::npos) << no_epochs.text;
+  g_object_set(alone, "epochs", 5u, "model-file", TinyModel::get().path().c_str(), nullptr);
+  ErrorMessage both;
+  EXPECT_EQ(set_state_in_pipeline(alone, GST_STATE_READY, &both), GST_STATE_CHANGE_FAILURE);
+  EXPECT_NE(both.text.find("resume and model-file exclude each other"), std::string::npos) << both.text;
+  gst_object_unref(alone);
+}
