@@ -7,7 +7,9 @@
 #
 # Usage: train/ablations/run.sh MEDIA_DIR [OUT_DIR] [VARIANT...]
 #   OUT_DIR default train/ablations/results; VARIANTs default all (names below).
-#   AVTS (default build/tools/avts), AVTS_THREADS (default 2), PROBE=0 skips the probes.
+#   AVTS (default build/tools/avts), AVTS_THREADS (default 2), PROBE=0 skips the probes,
+#   SEED (default 1: the shipped recipe's) seeds the initial weights and the training; another
+#   seed tells whether a result is the variant's or the seed's (use another OUT_DIR).
 # Each variant takes about 40 minutes on 2 idle cores; a finished variant (its eval.json
 # exists) is not run again, so the script can be stopped and started.
 set -euo pipefail
@@ -19,6 +21,7 @@ out=${2:-$here/results}
 shift $(( $# >= 2 ? 2 : 1 ))
 avts=${AVTS:-$repo/build/tools/avts}
 export AVTS_THREADS=${AVTS_THREADS:-2}
+seed=${SEED:-1}
 
 # name | what changes against the shipped recipe (avts train flags)
 variants=(
@@ -33,7 +36,7 @@ selected=("$@")
 
 mkdir -p "$out"
 "$repo/train/shipped/manifest.sh" "$media" > "$out/manifest.txt"
-"$avts" init -o "$out/init.avts" --preset avts-compact --seed 1 --region 0.2,0.45,0.6,0.5 > /dev/null
+"$avts" init -o "$out/init.avts" --preset avts-compact --seed "$seed" --region 0.2,0.45,0.6,0.5 > /dev/null
 
 for v in "${variants[@]}"; do
   name=${v%%|*}
@@ -45,7 +48,7 @@ for v in "${variants[@]}"; do
   echo "== $name: avts train ${flags[*]}"
   resume=()
   [ -f "$dir/model.avts.ckpt" ] && resume=(--resume "$dir/model.avts.ckpt")
-  "$avts" train "$out/manifest.txt" -o "$dir/model.avts" --init "$out/init.avts" --seed 1 \
+  "$avts" train "$out/manifest.txt" -o "$dir/model.avts" --init "$out/init.avts" --seed "$seed" \
     --epochs 40 --batch-size 32 --negatives 4 \
     --curriculum paper-fine --easy-epochs 0 --mixed-epochs 30 --hard-fraction 1.0 \
     --optimizer adamw --lr 0.001 --schedule cosine --loss multi-way \
