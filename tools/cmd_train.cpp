@@ -249,8 +249,8 @@ int cmd_train(int argc, char** argv) {
       {"schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning-rate schedule: cosine (default), step or constant", "NAME"},
       {"warmup-steps", 0, 0, G_OPTION_ARG_INT, &warmup_steps, "Steps of linear learning-rate warm-up (default 0)", "N"},
       {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
-       "Keep decoded files in up to this much memory so later epochs skip decoding "
-       "(default 4096; 0: decode every epoch)", "MB"},
+       "Keep decoded files in up to this much memory so later epochs skip decoding; frames are kept as "
+       "decoded (a 3 s clip at 360x288 takes 23 MB) (default 4096; 0: decode every epoch)", "MB"},
       {"decode-ahead", 0, 0, G_OPTION_ARG_INT, &decode_ahead,
        "Decode this many files at once, on threads of their own, ahead of the one being trained on (default 1)",
        "N"},
@@ -264,7 +264,8 @@ int cmd_train(int argc, char** argv) {
        "float32 (default); on CUDA also bfloat16 autocast (weights and optimiser stay float32)", "P"},
       {"checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint,
        "Trainer state written after every epoch (default MODEL.ckpt)", "PATH"},
-      {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, "Continue the run saved in this checkpoint", "CHECKPOINT"},
+      {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume,
+       "Continue the run saved in this checkpoint (its model: --init and --preset are not used)", "CHECKPOINT"},
       {}};
   parse_options(argc, argv, "MANIFEST",
                 "Train an AVTS model, self-supervised, on the media files listed in MANIFEST "
@@ -353,7 +354,7 @@ int cmd_train(int argc, char** argv) {
                "progress-interval", 200u, nullptr);
   set_precision(train, precision_name(train_precision));
   if (!resume_path.empty()) {
-    if (!init_path.empty()) throw Error("--init and --resume exclude each other: the checkpoint brings the model");
+    // The checkpoint brings the model: a recipe may keep its --init or --preset when resuming.
     g_object_set(train, "resume", resume_path.c_str(), nullptr);
   } else if (!init_path.empty()) {
     if (!preset_arg.empty()) throw Error("--init and --preset exclude each other: the model file brings its preset");

@@ -84,8 +84,10 @@ class AvtsTrain(unittest.TestCase):
 
     def test_resume_continues_the_run(self):
         model = os.path.join(self.tmp.name, "resumed.avts")
+        # The same command as the run's (its --preset too), with --resume.
         p = avts("train", self.manifest, "-o", model, "--epochs", "3", "--batch-size", "4", "--seed", "5",
-                 "--resume", self.model + ".ckpt", "--checkpoint", os.path.join(self.tmp.name, "r.ckpt"))
+                 "--preset", "avts-compact", "--resume", self.model + ".ckpt",
+                 "--checkpoint", os.path.join(self.tmp.name, "r.ckpt"))
         self.assertIn("trained 3 epochs (1 in this run)", p.stdout)
         self.assertEqual(json.loads(avts("info", "--json", model).stdout)["provenance"]["epochs"], "3")
 
