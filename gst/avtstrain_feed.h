@@ -72,8 +72,9 @@ class TrainFeed {
   void resume();
 
   int skipped() const;
-  // The trainer (nullptr until the first file): read it between calls (e.g. after end()).
-  const avts::Trainer* trainer() const { return trainer_.get(); }
+  // The trainer (nullptr until the first file, unless resumed): read it between calls (e.g.
+  // after end()).
+  const avts::Trainer* trainer() const { return trainer_ ? trainer_.get() : resumed_.get(); }
 
  private:
   struct Cursor {

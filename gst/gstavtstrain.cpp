@@ -199,6 +199,7 @@ struct TrainState {
   std::atomic<guint> epoch{0};
   std::atomic<guint64> step{0};
   std::atomic<guint> skipped{0};
+  std::atomic<bool> failed{false};  // training failed: its state is not worth a checkpoint
 };
 
 struct _GstAvtsTrain {
@@ -234,6 +235,7 @@ static void post_progress(GstAvtsTrain* self, GstProgressType type, const std::s
 }
 
 static void fail(GstAvtsTrain* self, const std::exception& e) {
+  self->state->failed = true;
   GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Training failed: %s", e.what()), (nullptr));
   post_progress(self, GST_PROGRESS_TYPE_ERROR, e.what(), -1);
 }
@@ -485,14 +487,15 @@ static gboolean gst_avts_train_sink_query(GstPad* pad, GstObject* parent, GstQue
 // ---------------------------------------------------------------- states
 
 // The pipeline stops before the last epoch is trained (an application stopping on SIGINT, an
-// error): the trainer's state, consistent between two files, goes to the checkpoint so that
+// error upstream): the trainer's state, consistent between two files, goes to the checkpoint so that
 // resume= goes on from it (training the interrupted epoch again from its first file). Not in
 // a data-parallel run, whose ranks stop at different points: there the checkpoint written
 // after the last finished epoch is the one to resume from. Posts `avts-train-stopped`.
 static void save_stopped_run(GstAvtsTrain* self) {
   TrainState* st = self->state;
   const avts::Trainer* trainer = st->feed ? st->feed->trainer() : nullptr;
-  if (!trainer || trainer->finished()) return;
+  // After a failure (a NaN loss, a write error) the checkpoint of the last epoch is kept.
+  if (!trainer || trainer->finished() || st->failed) return;
   const bool alone = trainer->options().distributed.world_size <= 1;
   bool saved = false;
   if (alone && !st->run.checkpoint.empty()) {
@@ -629,6 +632,7 @@ static gboolean start_run(GstAvtsTrain* self) {
   st->epoch = static_cast<guint>(st->first_epoch);
   st->step = 0;
   st->skipped = 0;
+  st->failed = false;
   st->epoch_fraction = 0;
   st->last_step_message = {};
   return TRUE;

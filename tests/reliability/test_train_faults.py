@@ -186,7 +186,8 @@ class TrainFaults(unittest.TestCase):
         model, model_bytes, checkpoint_bytes = self.after_first_epoch("efbig")
         p = self.run_train(model, 2, resume=model + ".ckpt", preexec_fn=limit_file_size(len(model_bytes) // 2, False))
         self.assertEqual(p.returncode, 2, p.stderr)
-        self.assertIn(f"avts train: error: cannot write model file '{model}': File too large", p.stderr)
+        self.assertIn(f"avts train: error: Training failed: cannot write model file '{model}': File too large",
+                      p.stderr)
         self.assertEqual(read_bytes(model), model_bytes)
         self.assertEqual(read_bytes(model + ".ckpt"), checkpoint_bytes)
         self.assertEqual(glob.glob(model + ".tmp-*"), [])
