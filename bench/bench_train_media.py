@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Training throughput on real media, decoding included: `avts train` against a Python loop.
+
+Usage: /usr/bin/python3 bench/bench_train_media.py [--avts build/tools/avts] [--media ../shared/media]
+                                                   [--files 48] [--threads 2] [--quick]
+
+The case the compute-only benchmark (bench_train.py) leaves out: a corpus too large to keep
+decoded, so every epoch decodes its files again. Ours is the whole command, `avts train
+--cache-mb 0`: avtsdatasrc decodes the next file on a thread of its own while avtstrain trains
+on the current one. The reference is what a plain PyTorch script does: decode a file with PyAV
+(audio resampled to 16 kHz mono, log-mel with torchaudio; frames resized with
+F.interpolate(antialias=True)), queue its clips, train, decode the next. Both: the compact
+preset (whole frame), the GRID clips of the training speakers (s1 s4 s26 s31, tagged `train`:
+no validation), stage 1 (each anchor with its positive and one easy negative from another file,
+random crop and flip, audio gain), contrastive loss, SGD with momentum, batch 32 pairs, the same
+thread count. Two epochs; the second is timed, wall clock, decoding included.
+"""
+import argparse
+import glob
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ["BENCH_GPU_DEVICE"] = "cpu"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gpu"))
+import av  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+import torchaudio  # noqa: E402
+import bench_gpu  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The compact preset (lib/config.cpp; `avts info` of a fresh avts-compact model).
+RESIZE, CROP, FRAMES, WIDTH, MEL_FRAMES, FPS = 72, 64, 5, 16, 20, 25
+MEL = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=512, win_length=400, hop_length=160,
+                                           n_mels=40, f_max=8000.0, power=2.0)
+
+
+def grid_files(media, count):
+    files = []
+    for speaker in ["s1", "s4", "s26", "s31"]:
+        files += sorted(glob.glob(os.path.join(media, f"grid_{speaker}_*")))
+    if len(files) < count:
+        raise SystemExit(f"{media}: {len(files)} GRID clips of the training speakers, {count} asked for")
+    return files[:count]
+
+
+# ---- ours: the avts train command --------------------------------------------------------------
+
+def ours(avts, manifest, threads, batch_pairs, workdir):
+    """Seconds of epoch 2 (from the command's epoch lines) and the pairs it trained."""
+    model = os.path.join(workdir, "ours.avts")
+    env = dict(os.environ, AVTS_THREADS=str(threads))
+    cmd = [avts, "train", manifest, "-o", model, "--preset", "avts-compact", "--epochs", "2", "--cache-mb", "0",
+           "--batch-size", str(batch_pairs), "--seed", "1"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    done = {}
+    for line in p.stderr:  # not a terminal: a line per epoch end, written as it ends
+        m = re.match(r"epoch (\d)/2 done", line)
+        if m:
+            done[int(m.group(1))] = time.perf_counter()
+    out = p.stdout.read()
+    if p.wait() != 0 or len(done) != 2:
+        raise SystemExit(f"avts train failed:\n{out}")
+    info = json.loads(subprocess.run([avts, "info", "--json", model], capture_output=True, text=True,
+                                     check=True).stdout)
+    pairs = int(info["provenance"]["train_pairs"]) / 2  # both epochs train every file's clips once
+    return {"pairs": pairs, "seconds": done[2] - done[1], "samples_per_s": pairs / (done[2] - done[1])}
+
+
+# ---- the reference: decode with PyAV, then train ------------------------------------------------
+
+def decode(path):
+    """(frames T x h x w x 3 uint8 with short side RESIZE, log-mel N x 40)."""
+    with av.open(path) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
+        samples, frames = [], []
+        for frame in container.decode(*container.streams.audio[:1], *container.streams.video[:1]):
+            if isinstance(frame, av.AudioFrame):
+                samples += [r.to_ndarray().reshape(-1) for r in resampler.resample(frame)]
+            else:
+                frames.append(torch.from_numpy(frame.to_ndarray(format="rgb24")))
+        samples += [r.to_ndarray().reshape(-1) for r in resampler.resample(None)]
+    audio = torch.from_numpy(__import__("numpy").concatenate(samples))
+    logmel = torch.log(MEL(audio) + 1e-6).t().contiguous()
+    video = torch.stack(frames).permute(0, 3, 1, 2).float()
+    h, w = video.shape[2:]
+    size = (RESIZE, round(w * RESIZE / h)) if h <= w else (round(h * RESIZE / w), RESIZE)
+    video = F.interpolate(video, size=size, mode="bilinear", antialias=True, align_corners=False)
+    return video.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous(), logmel
+
+
+def reference(files, threads, batch_pairs):
+    torch.set_num_threads(threads)
+    vnet, anet = bench_gpu.MC3(WIDTH).train(), bench_gpu.VGG(WIDTH).train()
+    opt = torch.optim.SGD(list(vnet.parameters()) + list(anet.parameters()), lr=0.01, momentum=0.9,
+                          weight_decay=1e-4)
+    mean = torch.tensor(bench_gpu.MEAN).view(1, 1, 1, 1, 3) * 255
+    std = torch.tensor(bench_gpu.STD).view(1, 1, 1, 1, 3) * 255
+    g = torch.Generator().manual_seed(1)
+
+    def rand(hi):
+        return int(torch.randint(0, hi, (1,), generator=g))
+
+    def audio_clip(logmel, start):
+        gain = 10 ** ((torch.rand(1, generator=g).item() * 12 - 6) / 10)
+        x = logmel[start:start + MEL_FRAMES]
+        return torch.log((x.exp() - 1e-6).clamp_min(0) * gain + 1e-6).t().unsqueeze(0)
+
+    def step(bank, anchors):
+        videos, pos, neg = [], [], []
+        for f, s in anchors:
+            frames, logmel = bank[f]
+            h, w = frames.shape[1:3]
+            y, x = rand(h - CROP + 1), rand(w - CROP + 1)
+            clip = frames[s:s + FRAMES, y:y + CROP, x:x + CROP]
+            videos.append(clip.flip(2) if rand(2) else clip)
+            pos.append(audio_clip(logmel, min(4 * s, logmel.shape[0] - MEL_FRAMES)))
+            other = bank[(f + 1 + rand(len(bank) - 1)) % len(bank)][1]
+            neg.append(audio_clip(other, rand(other.shape[0] - MEL_FRAMES + 1)))
+        n = len(anchors)
+        video = ((torch.stack(videos).float() - mean) / std).permute(0, 4, 1, 2, 3)
+        v, a = vnet(video), anet(torch.stack(pos + neg))
+        d = (v.repeat(2, 1) - a).norm(dim=1)
+        y = torch.cat([torch.ones(n), torch.zeros(n)])
+        loss = (y * d ** 2 + (1 - y) * F.relu(0.99 - d) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def epoch():
+        order = torch.randperm(len(files), generator=g).tolist()
+        bank, queue, pairs, half = [], [], 0, batch_pairs // 2
+        t0 = time.perf_counter()
+        for i in order:
+            frames, logmel = decode(files[i])
+            bank.append((frames, logmel))
+            f = len(bank) - 1
+            slots = max(1, (frames.shape[0] - FRAMES + 1) // FRAMES)
+            queue += [(f, min(k * FRAMES + rand(FRAMES), frames.shape[0] - FRAMES)) for k in range(slots)]
+            while len(bank) >= 2 and len(queue) >= half:
+                pick = torch.randperm(len(queue), generator=g)[:half].tolist()
+                step(bank, [queue[j] for j in pick])
+                queue = [q for j, q in enumerate(queue) if j not in set(pick)]
+                pairs += 2 * half
+        if queue:
+            step(bank, queue)
+            pairs += 2 * len(queue)
+        return pairs, time.perf_counter() - t0
+
+    epoch()  # warm-up
+    pairs, seconds = epoch()
+    return {"pairs": pairs, "seconds": seconds, "samples_per_s": pairs / seconds}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--avts", default=os.path.join(ROOT, "build", "tools", "avts"))
+    ap.add_argument("--media", default=os.path.join(ROOT, "..", "shared", "media"))
+    ap.add_argument("--files", type=int, default=48)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-pairs", type=int, default=32)
+    ap.add_argument("--quick", action="store_true", help="6 files, for a dry run")
+    a = ap.parse_args()
+    if a.quick:
+        a.files = 6
+    files = grid_files(a.media, a.files)
+    with tempfile.TemporaryDirectory() as work:
+        manifest = os.path.join(work, "train.txt")
+        with open(manifest, "w") as f:
+            f.writelines(f"{path} train\n" for path in files)
+        mine = ours(a.avts, manifest, a.threads, a.batch_pairs, work)
+    theirs = reference(files, a.threads, a.batch_pairs)
+    ratio = mine["samples_per_s"] / theirs["samples_per_s"]
+    print(json.dumps({"host": platform.node(), "cpus": os.cpu_count(), "threads": a.threads, "files": a.files,
+                      "torch": torch.__version__, "ours": mine, "python_loop": theirs, "ratio": ratio}))
+    print(f"avts-compact, {a.files} GRID clips decoded every epoch, batch {a.batch_pairs} pairs, {a.threads} threads: "
+          f"ours {mine['samples_per_s']:.1f} pairs/s, Python loop {theirs['samples_per_s']:.1f} pairs/s, "
+          f"ours/Python {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
