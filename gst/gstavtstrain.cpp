@@ -273,7 +273,7 @@ static void on_progress(GstAvtsTrain* self, const avts::TrainProgress& p) {
         "lr", G_TYPE_DOUBLE, p.lr, "loss", G_TYPE_DOUBLE, p.loss, "epoch-loss", G_TYPE_DOUBLE, p.epoch_loss, "pairs",
         G_TYPE_INT64, static_cast<gint64>(p.epoch_pairs), "pairs-per-second", G_TYPE_DOUBLE, p.pairs_per_second,
         "train-files", G_TYPE_INT, p.train_files, "hard-fallbacks", G_TYPE_INT, p.hard_fallbacks, "percent",
-        G_TYPE_INT, percent, nullptr);
+        G_TYPE_INT, percent, "progress", G_TYPE_DOUBLE, std::clamp(done / std::max(p.epochs, 1), 0.0, 1.0), nullptr);
     if (epoch_end)
       gst_structure_set(s, "validated", G_TYPE_BOOLEAN, p.validated ? TRUE : FALSE, "validation-clips", G_TYPE_INT,
                         v.clips, "accuracy-easy", G_TYPE_DOUBLE, v.accuracy_easy, "accuracy-hard", G_TYPE_DOUBLE,
@@ -1086,7 +1086,7 @@ static void gst_avts_train_class_init(GstAvtsTrainClass* klass) {
       "is written after every epoch. With avtsdatasrc upstream its avts-file-start / avts-epoch-end marks give "
       "the files and epochs; a plain stream is cut into files of 'chunk' seconds and trained one epoch at its "
       "end. Posts 'avts-train-progress' messages (kind, epoch, epochs, stage, step, lr, loss, epoch-loss, pairs, "
-      "pairs-per-second, train-files, percent; at epoch ends validated, accuracy-easy, accuracy-hard, auc-easy, "
+      "pairs-per-second, train-files, percent, progress; at epoch ends validated, accuracy-easy, accuracy-hard, auc-easy, "
       "auc-hard, threshold, output) and PROGRESS messages; holds EOS until the model is written, posting "
       "'avts-train-done' (epochs, steps, output, model-id, threshold, skipped) first. Stopped before its last "
       "epoch, it saves the trainer state to 'checkpoint' and posts 'avts-train-stopped' (epoch, epochs, step, "

@@ -62,15 +62,15 @@ class ProgressLine {
     const bool epoch_end = g_strcmp0(gst_structure_get_string(s, "kind"), "epoch") == 0;
     if (!epoch_end && now - last_ < std::chrono::milliseconds(tty_ ? 200 : 5000)) return;
     last_ = now;
-    gint epoch = 0, epochs = 1, stage = 0, percent = 0;
+    gint epoch = 0, epochs = 1, stage = 0;
     gint64 step = 0;
-    gdouble loss = 0, epoch_loss = 0, rate = 0;
+    gdouble loss = 0, epoch_loss = 0, rate = 0, run = 0;
     gst_structure_get(s, "epoch", G_TYPE_INT, &epoch, "epochs", G_TYPE_INT, &epochs, "stage", G_TYPE_INT, &stage,
-                      "percent", G_TYPE_INT, &percent, "step", G_TYPE_INT64, &step, "loss", G_TYPE_DOUBLE, &loss,
+                      "progress", G_TYPE_DOUBLE, &run, "step", G_TYPE_INT64, &step, "loss", G_TYPE_DOUBLE, &loss,
                       "epoch-loss", G_TYPE_DOUBLE, &epoch_loss, "pairs-per-second", G_TYPE_DOUBLE, &rate, nullptr);
-    // Share of this invocation's work done (by files fed, as avtstrain counts), for the ETA.
+    // Epochs of this invocation's work done (by files fed, as avtstrain counts), for the ETA.
     const double left = std::max(epochs - first_epoch_, 1);
-    const double done = epoch_end ? epoch + 1 - first_epoch_ : percent / 100.0 * epochs - first_epoch_;
+    const double done = run * epochs - first_epoch_;
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double eta = done > 0 ? elapsed * (left - done) / done : NAN;
     std::fprintf(stderr, "%sepoch %d/%d%s (stage %d) step %lld loss %.4f  %.1f pairs/s  ETA %s%s", tty_ ? "\r" : "",

@@ -227,6 +227,9 @@ TEST_F(Train, TrainsTheEpochsOfTheDataSourceAndWritesTheModelBeforeEos) {
     gst_structure_get_double(s, "accuracy-hard", &accuracy);
     EXPECT_TRUE(gst_structure_get_double(s, "accuracy-easy", &easy));
     gst_structure_get_double(s, "pairs-per-second", &pairs_per_second);
+    gdouble progress = -1;
+    EXPECT_TRUE(gst_structure_get_double(s, "progress", &progress));
+    EXPECT_DOUBLE_EQ(progress, (e + 1) / 2.0);
     EXPECT_EQ(epoch, e);
     EXPECT_EQ(count, 2);  // from the data source's marks
     EXPECT_TRUE(validated);
