@@ -2,10 +2,10 @@
 """`avts sync` speed against a Python reference doing the same job, in one run.
 
 Usage: /usr/bin/python3 bench/bench_sync.py [--build build] [--clip FILE] [--threads 2]
-                                             [--presets avts-compact,avts-mc3-18]
+                                             [--presets avts-compact,avts-mc3-18] [--video-hop 200]
 
 Ours: `avts sync CLIP --json` (decode, both feature elements, avtssync: audio windows every
-40 ms, video windows every 200 ms, shifts of +-600 ms every 40 ms, 5 s context, a report a
+40 ms, video windows every 200 ms (--video-hop), shifts of +-600 ms every 40 ms, 5 s context, a report a
 second). Reference: PyAV decode + torchaudio log-mel + the same audio network every 40 ms, frames
 picked by PTS + the same video network every 200 ms (bench_features.py), then the same distance
 curves, context averaging and argmin in torch. Same thread count on both sides. Prints the
@@ -23,23 +23,23 @@ import torch
 
 from bench_features import MC3, PRESETS, ROOT, VGG, reference_audio, reference_video
 
-AUDIO_HOP_MS, VIDEO_HOP_MS, MAX_OFFSET_MS, CONTEXT_S = 40, 200, 600, 5
+AUDIO_HOP_MS, MAX_OFFSET_MS, CONTEXT_S = 40, 600, 5
 
 
-def reference_sync(clip, preset):
+def reference_sync(clip, preset, video_hop_ms=200):
     p = PRESETS[preset]
     audio = reference_audio(clip, VGG(p["audio_width"]).eval(), p["mel_frames"])  # one row per 40 ms
     video = reference_video(clip, MC3(p["video_width"]).eval(), p["resize"], p["crop"],
-                            hop_frames=VIDEO_HOP_MS // 40, frames=p["frames"])  # one row per 200 ms
+                            hop_frames=video_hop_ms // 40, frames=p["frames"])  # one row per video hop
     k = MAX_OFFSET_MS // AUDIO_HOP_MS
-    step = VIDEO_HOP_MS // AUDIO_HOP_MS
+    step = video_hop_ms // AUDIO_HOP_MS
     curves, times = [], []
     for i in range(video.shape[0]):
         a0 = i * step
         if a0 - k < 0 or a0 + k >= audio.shape[0]:
             continue  # only full curves, as avtssync judges them
         curves.append(torch.norm(video[i] - audio[a0 - k:a0 + k + 1], dim=1))
-        times.append(i * VIDEO_HOP_MS / 1000)
+        times.append(i * video_hop_ms / 1000)
     curves, times = torch.stack(curves), torch.tensor(times)
     offsets = []
     for t in range(1, int(times.max()) + 2):  # a report a second over the last 5 s
@@ -49,13 +49,14 @@ def reference_sync(clip, preset):
     return offsets
 
 
-def reference_process(clip, preset, threads):
+def reference_process(clip, preset, threads, video_hop_ms):
     """The reference as a program of its own, as a user would run it: Python, torch and PyAV start-up
     included, as ours includes LibTorch's."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     t0 = time.perf_counter()
     subprocess.run([sys.executable, os.path.abspath(__file__), "--reference-only", preset, "--clip", clip,
-                    "--threads", str(threads)], check=True, env=env, capture_output=True)
+                    "--threads", str(threads), "--video-hop", str(video_hop_ms)], check=True, env=env,
+                   capture_output=True)
     return time.perf_counter() - t0
 
 
@@ -66,33 +67,34 @@ def main():
     ap.add_argument("--clip", default=os.path.join(ROOT, "..", "shared", "media", "bbb_trailer_kivy.m4v"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--presets", default="avts-compact,avts-mc3-18")
+    ap.add_argument("--video-hop", type=int, default=200, help="ms between video windows, a multiple of 40")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.reference_only:
         with torch.no_grad():
-            reference_sync(args.clip, args.reference_only)
+            reference_sync(args.clip, args.reference_only, args.video_hop)
         return
     avts = os.path.join(args.build, "tools", "avts")
     env = dict(os.environ, AVTS_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     with av.open(args.clip) as c:
         seconds = float(c.duration) / av.time_base
-    print(f"clip {os.path.basename(args.clip)}: {seconds:.1f} s; threads {args.threads}")
+    print(f"clip {os.path.basename(args.clip)}: {seconds:.1f} s; threads {args.threads}; video hop {args.video_hop} ms")
     with tempfile.TemporaryDirectory() as tmp:
         for preset in args.presets.split(","):
             model = os.path.join(tmp, preset + ".avts")
             subprocess.run([avts, "init", "--preset", preset, "-o", model], check=True, env=env,
                            capture_output=True)
             t0 = time.perf_counter()
-            p = subprocess.run([avts, "sync", args.clip, "--model", model, "--json", "-q"], env=env,
-                               capture_output=True, text=True)
+            p = subprocess.run([avts, "sync", args.clip, "--model", model, "--json", "-q",
+                                "--video-hop", str(args.video_hop)], env=env, capture_output=True, text=True)
             ours = time.perf_counter() - t0
             if p.returncode not in (0, 1):
                 raise SystemExit(p.stderr)
             with torch.no_grad():
                 t0 = time.perf_counter()
-                reports = reference_sync(args.clip, preset)
+                reports = reference_sync(args.clip, preset, args.video_hop)
                 ref = time.perf_counter() - t0
-            ref_process = reference_process(args.clip, preset, args.threads)
+            ref_process = reference_process(args.clip, preset, args.threads, args.video_hop)
             print(f"{preset:12s}: avts sync {ours:6.2f} s ({seconds / ours:6.2f}x real time) | "
                   f"reference {ref:6.2f} s in-process ({seconds / ref:6.2f}x, {len(reports)} reports), "
                   f"{ref_process:6.2f} s as a program | avts sync is {ref / ours:4.2f}x the in-process "

@@ -79,6 +79,14 @@ json classification_json(const SyncClassification& c, const SyncPairOptions& o) 
           {"mean-distance-hard", c.mean_distance_hard}};
 }
 
+// The video windows' hop the clips were embedded with (the element's default unless
+// --video-hop), in ms; 0 when no clip has two windows.
+double video_hop_ms(const std::vector<EvalClip>& clips) {
+  for (const EvalClip& c : clips)
+    if (c.video.size() >= 2) return static_cast<double>(c.video.times_ns[1] - c.video.times_ns[0]) / 1e6;
+  return 0;
+}
+
 json stats_json(const OffsetStats& s) {
   return {{"trials", s.trials},
           {"correct", s.correct},
@@ -142,7 +150,7 @@ int cmd_eval(int argc, char** argv) {
   gchar *model = nullptr, *split = nullptr, *device = nullptr, *shifts = nullptr, *precision = nullptr;
   gboolean as_json = FALSE, quiet = FALSE;
   gint64 seed = 1;
-  gint windows_per_clip = 4, max_offset = 0;
+  gint windows_per_clip = 4, max_offset = 0, video_hop = 0;
   gdouble min_confidence = -1;
   const GOptionEntry entries[] = {
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file (default: the shipped model)", "MODEL"},
@@ -156,6 +164,8 @@ int cmd_eval(int argc, char** argv) {
        "Audio shifts in ms, comma-separated, positive = audio earlier "
        "(default -400,-200,-120,-80,-40,0,40,80,120,200,400)", "LIST"},
       {"max-offset", 0, 0, G_OPTION_ARG_INT, &max_offset, "Largest offset searched (ms, default 600)", "MS"},
+      {"video-hop", 0, 0, G_OPTION_ARG_INT, &video_hop,
+       "Video window hop (ms, multiple of 40; default: one window per clip length), as avts sync --video-hop", "MS"},
       {"min-confidence", 0, 0, G_OPTION_ARG_DOUBLE, &min_confidence,
        "Below it an estimate is inconclusive (default: avtssync's)", "C"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
@@ -187,6 +197,7 @@ int cmd_eval(int argc, char** argv) {
   if (seed < 0) throw Error("--seed must not be negative");
   if (windows_per_clip < 1) throw Error("--windows-per-clip must be at least 1");
   if (max_offset < 0) throw Error("--max-offset must be positive");
+  if (video_hop < 0) throw Error("--video-hop must be positive");
   const std::vector<int> shift_grid = parse_shifts(shifts_arg);
 
   // The model first: a bad file is an error before any decoding.
@@ -210,7 +221,7 @@ int cmd_eval(int argc, char** argv) {
                 (split_arg == "all" ? "" : " in the " + split_arg + " split"));
 
   ReplaySettings settings;
-  settings.features = {model_path, dev, prec};
+  settings.features = {model_path, dev, prec, video_hop};
   settings.max_offset_ms = max_offset;
   settings.min_confidence = min_confidence;
   ShiftedSync sync(settings);
@@ -277,6 +288,7 @@ int cmd_eval(int argc, char** argv) {
   offset_json["shifts-ms"] = shift_grid;
   offset_json["max-offset-ms"] = sync.max_offset_ms();
   offset_json["min-confidence"] = sync.min_confidence();
+  offset_json["video-hop-ms"] = video_hop_ms(clips);
   offset_json["per-shift"] = std::move(per_shift);
   const json report = {{"manifest", argv[1]},
                        {"split", split_arg},

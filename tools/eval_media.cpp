@@ -96,6 +96,8 @@ GstElement* feature_element(const char* factory, const FeatureSettings& settings
   if (!settings.device.empty()) g_object_set(e, "device", settings.device.c_str(), nullptr);
   if (!settings.precision.empty()) set_precision(e, settings.precision);
   set_file_batch_size(e);  // as avts sync, so that both compute the same numbers
+  if (settings.video_hop_ms > 0 && std::string(factory) == "avtsvideofeat")
+    g_object_set(e, "hop", static_cast<guint>(settings.video_hop_ms), nullptr);
   return e;
 }
 

@@ -33,6 +33,7 @@ struct FeatureSettings {
   std::string model_path;
   std::string device;     // "" = the elements' default
   std::string precision;  // "" = the elements' default (float32)
+  int video_hop_ms = 0;   // avtsvideofeat's hop; 0 = its default (one window per clip length)
 };
 
 // Decodes `input` (path or URI). Throws avts::Error when it is missing, does not decode, or

@@ -134,6 +134,23 @@ class AvtsEval(unittest.TestCase):
             self.assertEqual(t["out-of-range"], summary["out-of-range"])
             self.assertEqual(t["windows"], summary["windows"])
 
+    def test_video_hop_as_avts_sync(self):
+        # A longer video hop (half the video network's work) measured the way avts sync runs it.
+        self.assertEqual(self.report["offset"]["video-hop-ms"], 200)  # the compact preset's clip length
+        clip = CLIPS[1]
+        manifest = self.write("hop.txt", f"{clip}\n")
+        p = avts("eval", manifest, "-m", self.model, "--json", "--video-hop", "400", "--shifts", "200")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        report = json.loads(p.stdout)
+        self.assertEqual(report["offset"]["video-hop-ms"], 400)
+        [t] = report["trials"]
+        s = avts("sync", clip, "-m", self.model, "--json", "--shift-audio", "200", "--video-hop", "400")
+        self.assertIn(s.returncode, (0, 1), s.stderr)
+        summary = json.loads(s.stdout)["summary"]
+        self.assertAlmostEqual(t["offset-ms"], summary["offset-ms"], places=6)
+        self.assertEqual(t["windows"], summary["windows"])
+        self.assertLess(t["windows"], self.trial(clip, 200)["windows"])  # fewer video windows
+
     def test_estimate_follows_the_shift(self):
         # An untrained model still has a distance curve shaped by the audio: moving the audio
         # by d moves its minimum by d. Between neighbouring shifts whose estimates are both in
