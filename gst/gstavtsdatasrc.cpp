@@ -340,6 +340,7 @@ static void produce(GstAvtsDataSrc* self) {
         Upcoming next = std::move(ahead.front());
         ahead.pop_front();
         const avts::ManifestEntry& e = order[i];
+        if (unusable.count(e.input)) continue;  // the same input met earlier in this epoch failed
         ClipPtr clip = next.cached;
         if (clip) {
           ++st->cache_hits;
