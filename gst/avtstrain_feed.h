@@ -49,8 +49,8 @@ class TrainFeed {
   enum class Result { Ok, Interrupted, Finished };  // Finished: every epoch trained, want no more
 
   TrainFeed(std::shared_ptr<avts::Model> model, const FeedOptions& options, FeedCallbacks callbacks);
-  // Goes on with a run resumed from its checkpoint (its model and epochs: the marks' epochs
-  // count are not asked).
+  // Goes on with a run resumed from its checkpoint: its model, and its epochs rather than the
+  // marks'.
   TrainFeed(std::unique_ptr<avts::Trainer> resumed, const FeedOptions& options, FeedCallbacks callbacks);
   ~TrainFeed();
 

@@ -618,6 +618,7 @@ static gboolean start_run(GstAvtsTrain* self) {
       // A run resumed after its last epoch trains nothing: its model is written as it is.
       if (trainer->finished() && trainer->options().distributed.rank == 0) trainer->model()->save(st->run.output);
       st->model = trainer->model();
+      st->first_epoch = trainer->epoch();
       st->feed = std::make_unique<TrainFeed>(std::move(trainer), options, std::move(callbacks));
     }
   } catch (const std::exception& e) {

@@ -173,6 +173,26 @@ class TrainPipeline {
   GstBus* bus_ = nullptr;
 };
 
+// g_object_set keeps a property's old value (with a warning) when the new one is outside the
+// property's range, which would train with a setting other than the one asked for: the
+// options are checked against avtstrain's ranges first.
+void check_range(GstElement* e, const char* property, double value, const char* option) {
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), property);
+  double low = 0, high = 0;
+  if (G_IS_PARAM_SPEC_DOUBLE(spec)) {
+    low = G_PARAM_SPEC_DOUBLE(spec)->minimum, high = G_PARAM_SPEC_DOUBLE(spec)->maximum;
+  } else if (G_IS_PARAM_SPEC_UINT(spec)) {
+    low = G_PARAM_SPEC_UINT(spec)->minimum, high = G_PARAM_SPEC_UINT(spec)->maximum;
+  } else {
+    return;
+  }
+  if (value < low || value > high) {
+    char text[160];
+    std::snprintf(text, sizeof text, "%s %g is outside the range avtstrain takes (%g to %g)", option, value, low, high);
+    throw Error(text);
+  }
+}
+
 guint uint_property(GstElement* e, const char* name) {
   guint v = 0;
   g_object_get(e, name, &v, nullptr);
@@ -340,6 +360,10 @@ int cmd_train(int argc, char** argv) {
                static_cast<guint64>(options.seed), "shard", static_cast<guint>(dist.rank), "num-shards",
                static_cast<guint>(dist.world_size), "cache-size", static_cast<guint>(std::max(0, cache_mb)),
                "decoders", static_cast<guint>(decode_ahead), nullptr);
+  check_range(train, "lr", options.lr, "--lr");
+  check_range(train, "temperature", options.temperature, "--temperature");
+  check_range(train, "weight-decay", options.weight_decay, "--weight-decay");
+  check_range(train, "batch-size", options.batch_size, "--batch-size");
   // Frames go to the trainer whole: its front end takes the region and resizes them, as the
   // feature elements do at inference.
   g_object_set(train, "output", out.c_str(), "checkpoint", checkpoint_path.c_str(), "command", command.c_str(),

@@ -137,6 +137,14 @@ class AvtsTrain(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("--decode-ahead must be in 1..64", p.stderr)
 
+    def test_option_outside_the_elements_range_is_an_error(self):
+        # Not quietly replaced by avtstrain's default, as g_object_set would.
+        p = avts("train", self.manifest, "-o", self.model + ".t", "--loss", "multi-way", "--temperature", "5",
+                 check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--temperature 5 is outside the range avtstrain takes (0.001 to 2)", p.stderr)
+        self.assertFalse(os.path.exists(self.model + ".t"))
+
     def test_missing_manifest_is_an_error(self):
         p = avts("train", os.path.join(self.tmp.name, "nope.txt"), "-o", self.model + ".x", check=False)
         self.assertEqual(p.returncode, 2)
