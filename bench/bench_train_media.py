@@ -29,6 +29,7 @@ import time
 os.environ["BENCH_GPU_DEVICE"] = "cpu"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gpu"))
 import av  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import torchaudio  # noqa: E402
@@ -86,7 +87,7 @@ def decode(path):
             else:
                 frames.append(torch.from_numpy(frame.to_ndarray(format="rgb24")))
         samples += [r.to_ndarray().reshape(-1) for r in resampler.resample(None)]
-    audio = torch.from_numpy(__import__("numpy").concatenate(samples))
+    audio = torch.from_numpy(np.concatenate(samples))
     logmel = torch.log(MEL(audio) + 1e-6).t().contiguous()
     video = torch.stack(frames).permute(0, 3, 1, 2).float()
     h, w = video.shape[2:]
