@@ -37,7 +37,7 @@ import bench_gpu  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The compact preset (lib/config.cpp; `avts info` of a fresh avts-compact model).
-RESIZE, CROP, FRAMES, WIDTH, MEL_FRAMES, FPS = 72, 64, 5, 16, 20, 25
+RESIZE, CROP, FRAMES, WIDTH, MEL_FRAMES = 72, 64, 5, 16, 20
 MEL = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=512, win_length=400, hop_length=160,
                                            n_mels=40, f_max=8000.0, power=2.0)
 
@@ -98,44 +98,10 @@ def decode(path):
 
 def reference(files, threads, batch_pairs):
     torch.set_num_threads(threads)
-    vnet, anet = bench_gpu.MC3(WIDTH).train(), bench_gpu.VGG(WIDTH).train()
-    opt = torch.optim.SGD(list(vnet.parameters()) + list(anet.parameters()), lr=0.01, momentum=0.9,
-                          weight_decay=1e-4)
-    mean = torch.tensor(bench_gpu.MEAN).view(1, 1, 1, 1, 3) * 255
-    std = torch.tensor(bench_gpu.STD).view(1, 1, 1, 1, 3) * 255
-    g = torch.Generator().manual_seed(1)
-
-    def rand(hi):
-        return int(torch.randint(0, hi, (1,), generator=g))
-
-    def audio_clip(logmel, start):
-        gain = 10 ** ((torch.rand(1, generator=g).item() * 12 - 6) / 10)
-        x = logmel[start:start + MEL_FRAMES]
-        return torch.log((x.exp() - 1e-6).clamp_min(0) * gain + 1e-6).t().unsqueeze(0)
-
-    def step(bank, anchors):
-        videos, pos, neg = [], [], []
-        for f, s in anchors:
-            frames, logmel = bank[f]
-            h, w = frames.shape[1:3]
-            y, x = rand(h - CROP + 1), rand(w - CROP + 1)
-            clip = frames[s:s + FRAMES, y:y + CROP, x:x + CROP]
-            videos.append(clip.flip(2) if rand(2) else clip)
-            pos.append(audio_clip(logmel, min(4 * s, logmel.shape[0] - MEL_FRAMES)))
-            other = bank[(f + 1 + rand(len(bank) - 1)) % len(bank)][1]
-            neg.append(audio_clip(other, rand(other.shape[0] - MEL_FRAMES + 1)))
-        n = len(anchors)
-        video = ((torch.stack(videos).float() - mean) / std).permute(0, 4, 1, 2, 3)
-        v, a = vnet(video), anet(torch.stack(pos + neg))
-        d = (v.repeat(2, 1) - a).norm(dim=1)
-        y = torch.cat([torch.ones(n), torch.zeros(n)])
-        loss = (y * d ** 2 + (1 - y) * F.relu(0.99 - d) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    step = bench_gpu.ContrastiveStep(WIDTH, CROP, FRAMES, MEL_FRAMES)
 
     def epoch():
-        order = torch.randperm(len(files), generator=g).tolist()
+        order = torch.randperm(len(files), generator=step.g).tolist()
         bank, queue, pairs, half = [], [], 0, batch_pairs // 2
         t0 = time.perf_counter()
         for i in order:
@@ -143,11 +109,11 @@ def reference(files, threads, batch_pairs):
             bank.append((frames, logmel))
             f = len(bank) - 1
             slots = max(1, (frames.shape[0] - FRAMES + 1) // FRAMES)
-            queue += [(f, min(k * FRAMES + rand(FRAMES), frames.shape[0] - FRAMES)) for k in range(slots)]
+            queue += [(f, min(k * FRAMES + step.rand(FRAMES), frames.shape[0] - FRAMES)) for k in range(slots)]
             while len(bank) >= 2 and len(queue) >= half:
-                pick = torch.randperm(len(queue), generator=g)[:half].tolist()
-                step(bank, [queue[j] for j in pick])
-                queue = [q for j, q in enumerate(queue) if j not in set(pick)]
+                pick = set(torch.randperm(len(queue), generator=step.g)[:half].tolist())
+                step(bank, [q for j, q in enumerate(queue) if j in pick])
+                queue = [q for j, q in enumerate(queue) if j not in pick]
                 pairs += 2 * half
         if queue:
             step(bank, queue)

@@ -150,13 +150,11 @@ class TrainPipeline {
   // Goes to `state`; an element's error becomes avts::Error.
   void set_state(GstState state) {
     if (gst_element_set_state(pipeline_, state) != GST_STATE_CHANGE_FAILURE) return;
-    for (;;) {
-      GstMessage* m = gst_bus_pop_filtered(bus_, GST_MESSAGE_ERROR);
-      if (!m) throw Error("the training pipeline did not start");
-      const std::string text = error_text(m);
-      gst_message_unref(m);
-      throw Error(text);
-    }
+    GstMessage* m = gst_bus_pop_filtered(bus_, GST_MESSAGE_ERROR);
+    if (!m) throw Error("the training pipeline did not start");
+    const std::string text = error_text(m);
+    gst_message_unref(m);
+    throw Error(text);
   }
 
   // The next message, waiting up to `ms`; nullptr if none.

@@ -167,65 +167,77 @@ def torch_audio(batch, windows, precision):
 PAPER = {"resize": RESIZE, "crop": CROP, "frames": FRAMES, "width": WIDTH, "mel_frames": MEL_FRAMES}
 
 
+class ContrastiveStep:
+    """One step of avts::Trainer's stage 1 in PyTorch: each anchor's video clip (random crop and
+    flip) with its positive audio and an easy negative (audio of another file, random gain),
+    contrastive loss, SGD with momentum. `bank`: (frames T x H x W x 3 uint8, log-mel N x 40)
+    per file; anchors: (file, first frame). `rand` draws from the one seeded generator."""
+
+    def __init__(self, width, crop, frames, mel_frames, precision="float32"):
+        self.crop, self.frames, self.mel_frames, self.precision = crop, frames, mel_frames, precision
+        self.vnet, self.anet = MC3(width).to(DEVICE).train(), VGG(width).to(DEVICE).train()
+        params = list(self.vnet.parameters()) + list(self.anet.parameters())
+        self.opt = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=1e-4)
+        self.mean = torch.tensor(MEAN, device=DEVICE).view(1, 1, 1, 1, 3) * 255
+        self.std = torch.tensor(STD, device=DEVICE).view(1, 1, 1, 1, 3) * 255
+        self.g = torch.Generator().manual_seed(1)
+
+    def rand(self, hi):
+        return int(torch.randint(0, hi, (1,), generator=self.g))
+
+    def audio_clip(self, logmel, start):
+        gain = 10 ** ((torch.rand(1, generator=self.g).item() * 12 - 6) / 10)
+        x = logmel[start:start + self.mel_frames]
+        return torch.log((x.exp() - 1e-6).clamp_min(0) * gain + 1e-6).t().unsqueeze(0)
+
+    def __call__(self, bank, anchors):
+        c, videos, pos, neg = self.crop, [], [], []
+        for f, s in anchors:
+            frames, logmel = bank[f]
+            h, w = frames.shape[1:3]
+            y, x = self.rand(h - c + 1), self.rand(w - c + 1)
+            clip = frames[s:s + self.frames, y:y + c, x:x + c]
+            videos.append(clip.flip(2) if self.rand(2) else clip)
+            pos.append(self.audio_clip(logmel, min(4 * s, logmel.shape[0] - self.mel_frames)))
+            other = bank[(f + 1 + self.rand(len(bank) - 1)) % len(bank)][1]
+            neg.append(self.audio_clip(other, self.rand(other.shape[0] - self.mel_frames + 1)))
+        n = len(anchors)
+        video = torch.stack(videos).to(DEVICE)
+        # N x T x H x W x C permuted to N x C x T x H x W: channels-last strides, as ours
+        video = ((video.float() - self.mean) / self.std).permute(0, 4, 1, 2, 3)
+        audio = torch.stack(pos + neg).to(DEVICE)
+        y = torch.cat([torch.ones(n), torch.zeros(n)]).to(DEVICE)
+        with autocast(self.precision):
+            v, a = self.vnet(video), self.anet(audio)
+        v, a = v.float().repeat(2, 1), a.float()
+        d = (v - a).norm(dim=1)
+        loss = (y * d ** 2 + (1 - y) * F.relu(0.99 - d) ** 2).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+
 def torch_train(batch_pairs, files, file_seconds, precision, shape=PAPER):
     """One epoch of warm-up, one timed: the work of avts::Trainer's steps in stage 1.
     `shape`: the preset's resize, crop, frames per clip, network width and log-mel frames."""
     RESIZE, CROP, FRAMES, WIDTH, MEL_FRAMES = (shape[k] for k in ("resize", "crop", "frames", "width", "mel_frames"))
-    vnet, anet = MC3(WIDTH).to(DEVICE).train(), VGG(WIDTH).to(DEVICE).train()
-    params = list(vnet.parameters()) + list(anet.parameters())
-    opt = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=1e-4)
-    mean = torch.tensor(MEAN, device=DEVICE).view(1, 3, 1, 1, 1) * 255
-    std = torch.tensor(STD, device=DEVICE).view(1, 3, 1, 1, 1) * 255
+    step = ContrastiveStep(WIDTH, CROP, FRAMES, MEL_FRAMES, precision)
     h, w = RESIZE, RESIZE * 4 // 3
     n_video, n_audio = int(file_seconds * 25), int(file_seconds * 100)
     stored = [(torch.randint(0, 256, (8, h, w, 3), dtype=torch.uint8)[torch.arange(n_video) % 8],
                torch.randn(n_audio, N_MELS) - 5) for _ in range(files)]
     slots = max(1, (n_video - FRAMES + 1) // FRAMES)
-    g = torch.Generator().manual_seed(1)
-
-    def rand(hi):
-        return int(torch.randint(0, hi, (1,), generator=g))
-
-    def audio_clip(logmel, start):
-        gain = 10 ** ((torch.rand(1, generator=g).item() * 12 - 6) / 10)
-        x = logmel[start:start + MEL_FRAMES]
-        return torch.log((x.exp() - 1e-6).clamp_min(0) * gain + 1e-6).t().unsqueeze(0)
-
-    def step(anchors):
-        videos, pos, neg = [], [], []
-        for f, s in anchors:
-            frames, logmel = stored[f]
-            y, x = rand(h - CROP + 1), rand(w - CROP + 1)
-            clip = frames[s:s + FRAMES, y:y + CROP, x:x + CROP]
-            videos.append(clip.flip(2) if rand(2) else clip)
-            pos.append(audio_clip(logmel, min(4 * s, n_audio - MEL_FRAMES)))
-            other = (f + 1 + rand(files - 1)) % files
-            neg.append(audio_clip(stored[other][1], rand(n_audio - MEL_FRAMES + 1)))
-        n = len(anchors)
-        video = torch.stack(videos).to(DEVICE)
-        # N x T x H x W x C permuted to N x C x T x H x W: channels-last strides, as ours
-        video = ((video.float() - mean.view(1, 1, 1, 1, 3)) / std.view(1, 1, 1, 1, 3)).permute(0, 4, 1, 2, 3)
-        audio = torch.stack(pos + neg).to(DEVICE)
-        y = torch.cat([torch.ones(n), torch.zeros(n)]).to(DEVICE)
-        with autocast(precision):
-            v, a = vnet(video), anet(audio)
-        v, a = v.float().repeat(2, 1), a.float()
-        d = (v - a).norm(dim=1)
-        loss = (y * d ** 2 + (1 - y) * F.relu(0.99 - d) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss.item()
 
     def epoch():
-        queue = [(f, k * FRAMES + rand(FRAMES)) for f in range(files) for k in range(slots)]
+        queue = [(f, k * FRAMES + step.rand(FRAMES)) for f in range(files) for k in range(slots)]
         queue = [(f, min(s, n_video - FRAMES)) for f, s in queue]
-        order = torch.randperm(len(queue), generator=g).tolist()
+        order = torch.randperm(len(queue), generator=step.g).tolist()
         half = batch_pairs // 2
         pairs, t0, loss = 0, time.perf_counter(), 0.0
         for i in range(0, len(order), half):
             anchors = [queue[j] for j in order[i:i + half]]
-            loss = step(anchors)
+            loss = step(stored, anchors)
             pairs += 2 * len(anchors)
         return pairs, time.perf_counter() - t0, loss
 

@@ -263,6 +263,14 @@ std::string props(const std::string& manifest, const std::string& more) {
   return "manifest=\"" + manifest + "\" short-side=32 " + more;
 }
 
+// The error of a run that is refused when it starts (READY -> PAUSED fails).
+std::string start_error(const std::string& properties) {
+  DataRun r(properties);
+  EXPECT_EQ(gst_element_set_state(r.pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  EXPECT_FALSE(r.run());
+  return r.error;
+}
+
 }  // namespace
 
 TEST_F(DataSrc, PadsPropertiesAndDocs) {
@@ -479,10 +487,8 @@ TEST_F(DataSrc, ShardsAreDisjointAndCoverTheManifest) {
   EXPECT_EQ(all, std::multiset<std::string>(entries.begin(), entries.end()));
 
   // A shard beyond the count is refused when the run starts.
-  DataRun bad(props(manifest, "num-shards=2 shard=2"));
-  EXPECT_EQ(gst_element_set_state(bad.pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  EXPECT_FALSE(bad.run());
-  EXPECT_NE(bad.error.find("shard 2 of 2"), std::string::npos) << bad.error;
+  const std::string bad = start_error(props(manifest, "num-shards=2 shard=2"));
+  EXPECT_NE(bad.find("shard 2 of 2"), std::string::npos) << bad;
 }
 
 TEST_F(DataSrc, ShuffleIsDeterministicBySeed) {
@@ -535,15 +541,11 @@ TEST_F(DataSrc, AudioRateComesFromDownstreamOrTheProperty) {
 }
 
 TEST_F(DataSrc, MissingOrUselessManifestIsAnError) {
-  DataRun missing("manifest=/nonexistent/avts/train.txt");
-  EXPECT_EQ(gst_element_set_state(missing.pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  EXPECT_FALSE(missing.run());
-  EXPECT_NE(missing.error.find("/nonexistent/avts/train.txt"), std::string::npos) << missing.error;
+  const std::string missing = start_error("manifest=/nonexistent/avts/train.txt");
+  EXPECT_NE(missing.find("/nonexistent/avts/train.txt"), std::string::npos) << missing;
 
-  DataRun unset("");
-  EXPECT_EQ(gst_element_set_state(unset.pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  EXPECT_FALSE(unset.run());
-  EXPECT_NE(unset.error.find("manifest"), std::string::npos) << unset.error;
+  const std::string unset = start_error("");
+  EXPECT_NE(unset.find("manifest"), std::string::npos) << unset;
 
   // Only unusable files: each is skipped, then the source says that nothing was left.
   Scratch scratch;
@@ -597,10 +599,8 @@ TEST_F(DataSrc, FirstEpochGoesOnWhereAResumedRunStopped) {
   EXPECT_EQ(int_field(marks.front()->fields, "epochs"), 3);
   EXPECT_EQ(int_field(marks.back()->fields, "epoch"), 2);
 
-  DataRun none(props(manifest, "epochs=3 first-epoch=3"));
-  EXPECT_EQ(gst_element_set_state(none.pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  EXPECT_FALSE(none.run());
-  EXPECT_NE(none.error.find("first-epoch 3 is not below epochs 3"), std::string::npos) << none.error;
+  const std::string none = start_error(props(manifest, "epochs=3 first-epoch=3"));
+  EXPECT_NE(none.find("first-epoch 3 is not below epochs 3"), std::string::npos) << none;
 }
 
 TEST_F(DataSrc, SeveralDecodersSendTheSameFilesInTheSameOrder) {
