@@ -35,8 +35,12 @@ inline std::vector<float> noise(size_t n, uint64_t seed) {
 
 // Stage 1 (easy negatives, one per anchor), batches of `batch_pairs` pairs, over `files`
 // files of `seconds` each; prints one JSON line with the second epoch's pairs per second.
+// `backend` "": one process, no group; "gloo" / "nccl": a group of one rank over it (the
+// rendezvous at MASTER_ADDR:MASTER_PORT), which shows what the gradient exchange costs
+// beyond the network: Gloo's trip through the host, NCCL's on the GPU.
 inline int train_two_epochs(const std::shared_ptr<avts::Model>& model, const std::string& preset,
-                            const std::string& precision, int batch_pairs, int files, double seconds) {
+                            const std::string& precision, int batch_pairs, int files, double seconds,
+                            const std::string& backend = "") {
   const avts::ModelConfig& c = model->config();
   const int h = c.video.resize, w = c.video.resize * 4 / 3;
   const int n_frames = static_cast<int>(seconds * c.video.fps);
@@ -55,6 +59,10 @@ inline int train_two_epochs(const std::shared_ptr<avts::Model>& model, const std
   o.batch_size = batch_pairs;
   o.epochs = 2;
   o.max_train_files = files;
+  if (!backend.empty()) {
+    o.distributed = avts::DistributedOptions::from_environment();
+    o.distributed.backend = avts::parse_dist_backend(backend);
+  }
   avts::Trainer trainer(model, o);
   avts::TrainProgress epoch;
   int64_t steps = 0;
@@ -64,10 +72,12 @@ inline int train_two_epochs(const std::shared_ptr<avts::Model>& model, const std
     epoch = trainer.end_epoch();
     steps = trainer.step() - before;
   }
-  std::printf("{\"work\": \"train\", \"preset\": \"%s\", \"precision\": \"%s\", \"batch_pairs\": %d, \"files\": %d, "
+  std::printf("{\"work\": \"train\", \"preset\": \"%s\", \"precision\": \"%s\", \"group\": \"%s\", "
+              "\"batch_pairs\": %d, \"files\": %d, "
               "\"pairs\": %lld, \"steps\": %lld, \"samples_per_s\": %.2f, \"loss\": %.4f, "
               "\"shape\": {\"resize\": %d, \"crop\": %d, \"frames\": %d, \"width\": %d, \"mel_frames\": %d}}\n",
-              preset.c_str(), precision.c_str(), batch_pairs, files, static_cast<long long>(epoch.epoch_pairs),
+              preset.c_str(), precision.c_str(), backend.empty() ? "none" : backend.c_str(), batch_pairs, files,
+              static_cast<long long>(epoch.epoch_pairs),
               static_cast<long long>(steps), epoch.pairs_per_second, epoch.epoch_loss, c.video.resize, c.video.crop,
               c.video_frames_per_clip(), c.video_base_width, c.audio_frames_per_clip());
   return 0;

@@ -21,10 +21,10 @@
  *
  * Data-parallel training: started by a launcher that sets RANK and WORLD_SIZE (torchrun,
  * Slurm's srun, a Kubernetes PyTorchJob; MASTER_ADDR, MASTER_PORT), each process's avtstrain
- * joins the group (c10d over Gloo) and averages gradients with the others at every step;
- * give each process its share of the corpus with avtsdatasrc's shard=$RANK
- * num-shards=$WORLD_SIZE and its own GPU with device=cuda:$LOCAL_RANK. Only rank 0 writes
- * the output and checkpoint files.
+ * joins the group (c10d over Gloo, or NCCL between GPUs: dist-backend) and averages gradients
+ * with the others at every step; give each process its share of the corpus with
+ * avtsdatasrc's shard=$RANK num-shards=$WORLD_SIZE; device=cuda trains each rank on the GPU
+ * its LOCAL_RANK names. Only rank 0 writes the output and checkpoint files.
  *
  * ## Example pipelines
  * |[
@@ -70,6 +70,7 @@ enum {
   PROP_COMMAND,
   PROP_DEVICE,
   PROP_PRECISION,
+  PROP_DIST_BACKEND,
   PROP_EPOCHS,
   PROP_BATCH_SIZE,
   PROP_LR,
@@ -161,11 +162,24 @@ GType gst_avts_train_schedule_get_type(void) {
   return type;
 }
 
+GType gst_avts_train_dist_backend_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {static_cast<gint>(avts::DistBackend::Auto), "NCCL when training on a GPU and avts has it, else Gloo", "auto"},
+      {static_cast<gint>(avts::DistBackend::Gloo), "Gloo: through the host, any device", "gloo"},
+      {static_cast<gint>(avts::DistBackend::Nccl), "NCCL: from GPU to GPU", "nccl"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstAvtsTrainDistBackend", values));
+  return type;
+}
+
 // ---------------------------------------------------------------- state
 
 struct Settings {
   std::string model_file, preset = DEFAULT_PRESET, output, checkpoint, resume, command, device = DEFAULT_DEVICE;
   avts::Precision precision = avts::Precision::Float32;
+  avts::DistBackend dist_backend = avts::DistBackend::Auto;
   avts::TrainOptions train;  // epochs 0: from the stream
   gdouble chunk = DEFAULT_CHUNK;
   guint progress_interval_ms = DEFAULT_PROGRESS_INTERVAL_MS;
@@ -530,6 +544,16 @@ static avts::TrainOptions train_options(GstAvtsTrain* self, const Settings& r) {
   return o;
 }
 
+// The launcher's ranks (RANK, WORLD_SIZE...) and the backend chosen.
+static avts::DistributedOptions distributed_options(const Settings& r) {
+  avts::DistributedOptions d = avts::DistributedOptions::from_environment();
+  d.backend = r.dist_backend;
+  return d;
+}
+
+// Where this rank trains: device=cuda is the GPU its LOCAL_RANK names when several ranks run.
+static std::string rank_device(const Settings& r) { return distributed_options(r).rank_device(r.device); }
+
 // Continues the run of the `resume` checkpoint. Data-parallel runs join their group here.
 static std::unique_ptr<avts::Trainer> resume_run(GstAvtsTrain* self, const Settings& r, bool distributed) {
   if (r.train.epochs <= 0)
@@ -537,8 +561,8 @@ static std::unique_ptr<avts::Trainer> resume_run(GstAvtsTrain* self, const Setti
   if (!r.model_file.empty())
     throw avts::Error("resume and model-file exclude each other: the checkpoint brings the model");
   avts::TrainOptions o = train_options(self, r);
-  if (distributed) o.distributed = avts::DistributedOptions::from_environment();
-  auto trainer = avts::Trainer::resume(r.resume, o, r.device);
+  if (distributed) o.distributed = distributed_options(r);
+  auto trainer = avts::Trainer::resume(r.resume, o, rank_device(r));
   trainer->model()->set_precision(r.precision);
   return trainer;
 }
@@ -567,14 +591,15 @@ static gboolean load_model(GstAvtsTrain* self) {
     } else if (!r.model_file.empty()) {
       if (!g_file_test(r.model_file.c_str(), G_FILE_TEST_EXISTS))
         throw avts::Error("Could not load model file '" + r.model_file + "': no such file.");
-      st->model = avts::Model::load(r.model_file, r.device);
+      st->model = avts::Model::load(r.model_file, rank_device(r));
     } else {
       avts::ModelConfig config = avts::ModelConfig::preset_config(r.preset);
       config.provenance["created-by"] = "avtstrain";
       config.provenance["trained"] = "yes";
-      st->model = avts::Model::create(config, r.train.seed, r.device);
+      st->model = avts::Model::create(config, r.train.seed, rank_device(r));
     }
     st->model->set_precision(r.precision);
+    distributed_options(r).check_backend(rank_device(r));  // before any media is decoded
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", e.what()),
                       ("model-file '%s', resume '%s', preset '%s', device '%s'", r.model_file.c_str(), r.resume.c_str(),
@@ -606,7 +631,7 @@ static gboolean start_run(GstAvtsTrain* self) {
     check.validate();
     // Data-parallel when a launcher (torchrun, Slurm) says so; the trainer joins the group
     // when the first file arrives.
-    options.train.distributed = avts::DistributedOptions::from_environment();
+    options.train.distributed = distributed_options(st->run);
     avts_gst::FeedCallbacks callbacks;
     callbacks.started = [self](int epochs) { on_started(self, epochs); };
     callbacks.progress = [self](const avts::TrainProgress& p) { on_progress(self, p); };
@@ -707,6 +732,9 @@ static void gst_avts_train_set_property(GObject* object, guint prop_id, const GV
     case PROP_PRECISION:
       s.precision = avts_precision_from_enum(g_value_get_enum(value));
       break;
+    case PROP_DIST_BACKEND:
+      s.dist_backend = static_cast<avts::DistBackend>(g_value_get_enum(value));
+      break;
     case PROP_EPOCHS:
       s.train.epochs = static_cast<int>(g_value_get_uint(value));
       break;
@@ -801,6 +829,9 @@ static void gst_avts_train_get_property(GObject* object, guint prop_id, GValue* 
       break;
     case PROP_PRECISION:
       g_value_set_enum(value, static_cast<gint>(s.precision));
+      break;
+    case PROP_DIST_BACKEND:
+      g_value_set_enum(value, static_cast<gint>(s.dist_backend));
       break;
     case PROP_EPOCHS:
       g_value_set_uint(value, static_cast<guint>(s.train.epochs));
@@ -940,6 +971,13 @@ static void install_properties(GObjectClass* gobject_class) {
                         "(the weights and the optimiser stay float32). float16 is refused (it would need loss "
                         "scaling); the lower precisions need device=cuda.",
                         GST_TYPE_AVTS_PRECISION, static_cast<gint>(avts::Precision::Float32), flags));
+  g_object_class_install_property(
+      gobject_class, PROP_DIST_BACKEND,
+      g_param_spec_enum("dist-backend", "Distributed backend",
+                        "How the ranks of a data-parallel run (RANK, WORLD_SIZE) exchange gradients: gloo (through "
+                        "the host), nccl (GPU to GPU; avts built against a CUDA LibTorch with NCCL), auto (nccl on a "
+                        "GPU when avts has it, else gloo). A backend named explicitly joins its group even alone.",
+                        GST_TYPE_AVTS_TRAIN_DIST_BACKEND, static_cast<gint>(avts::DistBackend::Auto), flags));
   g_object_class_install_property(
       gobject_class, PROP_EPOCHS,
       g_param_spec_uint("epochs", "Epochs",

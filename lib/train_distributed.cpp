@@ -1,16 +1,24 @@
 // Data parallelism through PyTorch's c10d: a TCP store for the rendezvous (hosted by rank 0)
-// and a Gloo process group for the collectives. Built only where the Gloo headers are
-// (AVTS_HAVE_GLOO); elsewhere a world larger than one is refused with a clear error.
+// and a Gloo or NCCL process group for the collectives. Each backend is built only where its
+// headers are (AVTS_HAVE_GLOO, AVTS_HAVE_NCCL); asking for one this build lacks is a clear
+// error.
 #include <cstdlib>
+#include <functional>
 #include <string>
 
 #include "avts/error.h"
 #include "train_internal.h"
 
-#ifdef AVTS_HAVE_GLOO
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#if defined(AVTS_HAVE_GLOO) || defined(AVTS_HAVE_NCCL)
+#define AVTS_HAVE_C10D
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#ifdef AVTS_HAVE_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef AVTS_HAVE_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 namespace avts {
@@ -49,24 +57,107 @@ DistributedOptions DistributedOptions::from_environment() {
   return d;
 }
 
-bool DistributedOptions::available() {
+bool DistributedOptions::available(DistBackend backend) {
+  bool gloo = false, nccl = false;
 #ifdef AVTS_HAVE_GLOO
-  return true;
-#else
-  return false;
+  gloo = true;
 #endif
+#ifdef AVTS_HAVE_NCCL
+  nccl = true;
+#endif
+  return backend == DistBackend::Gloo ? gloo : backend == DistBackend::Nccl ? nccl : gloo || nccl;
+}
+
+void DistributedOptions::check_backend(const std::string& device) const {
+  if (backend != DistBackend::Nccl) return;
+  if (!available(DistBackend::Nccl))
+    throw Error("distributed backend nccl: this avts was built without NCCL (build it against a CUDA LibTorch "
+                "with NCCL, -Dlibtorch), use gloo");
+  if (device.rfind("cuda", 0) != 0)
+    throw Error("distributed backend nccl needs the model on a GPU (device cuda), not '" + device + "': use gloo");
+}
+
+std::string DistributedOptions::rank_device(const std::string& device) const {
+  return world_size > 1 && device == "cuda" ? "cuda:" + std::to_string(local_rank) : device;
 }
 
 namespace train {
 
-#ifdef AVTS_HAVE_GLOO
+namespace {
 
+// Gloo unless the model is on a GPU and NCCL is there; an explicit choice is checked.
+DistBackend choose_backend(const DistributedOptions& d, const torch::Device& model_device) {
+  d.check_backend(model_device.is_cuda() ? "cuda" : "cpu");
+  if (d.backend != DistBackend::Auto) return d.backend;
+  return model_device.is_cuda() && DistributedOptions::available(DistBackend::Nccl) ? DistBackend::Nccl
+                                                                                    : DistBackend::Gloo;
+}
+
+}  // namespace
+
+#ifdef AVTS_HAVE_C10D
+
+namespace {
+
+// PyTorch's errors carry a C++ backtrace: users get the message alone.
+std::string message_of(const std::exception& e) {
+  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) return c10_error->what_without_backtrace();
+  return e.what();
+}
+
+// Starts a collective and waits for it. NCCL may fail at the start (its communicator is made
+// by the first collective), Gloo while waiting: either way an avts error.
+template <class Start>
+void run(const char* what, Start start) {
+  try {
+    start()->wait();
+  } catch (const std::exception& e) {
+    throw DistributedError(std::string("distributed training: ") + what + " failed (did another rank stop?): " +
+                           message_of(e));
+  }
+}
+
+}  // namespace
+
+// The group's three collectives, whichever backend runs them; each waits for its work.
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  std::function<void(std::vector<torch::Tensor>&)> allreduce;
+  std::function<void(std::vector<torch::Tensor>&, int root)> broadcast;
+  std::function<void(std::vector<std::vector<torch::Tensor>>&, std::vector<torch::Tensor>&)> allgather;
+  std::function<void()> shutdown;  // a clean end of NCCL's communicators and threads
+
+  template <class Group>
+  void bind(const c10::intrusive_ptr<Group>& group) {
+    allreduce = [group](std::vector<torch::Tensor>& t) { run("all-reduce", [&] { return group->allreduce(t); }); };
+    broadcast = [group](std::vector<torch::Tensor>& t, int root) {
+      c10d::BroadcastOptions options;
+      options.rootRank = root;
+      run("broadcast", [&] { return group->broadcast(t, options); });
+    };
+    allgather = [group](std::vector<std::vector<torch::Tensor>>& out, std::vector<torch::Tensor>& in) {
+      run("all-gather", [&] { return group->allgather(out, in); });
+    };
+  }
+
+  ~Impl() {
+    if (!shutdown) return;
+    try {
+      shutdown();
+    } catch (const std::exception&) {
+      // The process is leaving the group anyway; the training error, if any, is what counts.
+    }
+  }
 };
 
-ProcessGroup::ProcessGroup(const DistributedOptions& d) : impl_(std::make_unique<Impl>()), rank_(d.rank), size_(d.world_size) {
+ProcessGroup::ProcessGroup(const DistributedOptions& d, const torch::Device& model_device)
+    : impl_(std::make_unique<Impl>()), rank_(d.rank), size_(d.world_size) {
+  backend_ = choose_backend(d, model_device);
+  if (backend_ == DistBackend::Nccl) device_ = model_device;
+  if (!DistributedOptions::available(backend_))
+    throw Error(std::string("distributed training (world size ") + std::to_string(d.world_size) + ") over " +
+                dist_backend_name(backend_) + " needs c10d with " + dist_backend_name(backend_) +
+                ", which this avts was built without (for gloo: install libgloo-dev and rebuild)");
   const std::string where = d.master_addr + ":" + std::to_string(d.master_port);
   try {
     const std::chrono::seconds timeout(d.timeout_s);
@@ -80,15 +171,28 @@ ProcessGroup::ProcessGroup(const DistributedOptions& d) : impl_(std::make_unique
     if (d.agent_store)
       impl_->store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(d.restart_count),
                                                             impl_->store);
-    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-    const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
-    options->devices.push_back(interface && *interface
-                                   ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
-                                   : c10d::ProcessGroupGloo::createDefaultDevice());
-    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, d.rank, d.world_size, options);
+    if (backend_ == DistBackend::Gloo) {
+#ifdef AVTS_HAVE_GLOO
+      auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+      const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
+      options->devices.push_back(interface && *interface
+                                     ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
+                                     : c10d::ProcessGroupGloo::createDefaultDevice());
+      impl_->bind(c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, d.rank, d.world_size, options));
+#endif
+    } else {
+#ifdef AVTS_HAVE_NCCL
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = timeout;
+      auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, d.rank, d.world_size, options);
+      impl_->bind(group);
+      impl_->shutdown = [group] { group->shutdown(); };
+#endif
+    }
   } catch (const std::exception& e) {
     throw DistributedError("rank " + std::to_string(d.rank) + " of " + std::to_string(d.world_size) +
-                " could not join the training group at " + where + ": " + e.what());
+                           " could not join the training group at " + where + " (" + dist_backend_name(backend_) +
+                           "): " + message_of(e));
   }
 }
 
@@ -96,54 +200,59 @@ ProcessGroup::~ProcessGroup() = default;
 
 namespace {
 
-void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
-  try {
-    work->wait();
-  } catch (const std::exception& e) {
-    throw DistributedError(std::string("distributed training: ") + what + " failed (did another rank stop?): " + e.what());
-  }
+// `t` on the group's device: itself when it is there already, else a copy.
+torch::Tensor on(const torch::Tensor& t, const torch::Device& device) {
+  return t.device() == device ? t.contiguous() : t.to(device).contiguous();
+}
+
+// Writes a collective's result back into `t` when it ran on a copy.
+void write_back(torch::Tensor& t, const torch::Tensor& result) {
+  if (!result.is_same(t)) t.copy_(result);
 }
 
 }  // namespace
 
 void ProcessGroup::all_reduce_sum(torch::Tensor& t) {
-  std::vector<torch::Tensor> tensors{t};
-  wait(impl_->group->allreduce(tensors), "all-reduce");
+  std::vector<torch::Tensor> tensors{on(t, device_)};
+  impl_->allreduce(tensors);
+  write_back(t, tensors[0]);
 }
 
 void ProcessGroup::broadcast(torch::Tensor& t, int root) {
-  std::vector<torch::Tensor> tensors{t};
-  c10d::BroadcastOptions options;
-  options.rootRank = root;
-  wait(impl_->group->broadcast(tensors, options), "broadcast");
+  std::vector<torch::Tensor> tensors{on(t, device_)};
+  impl_->broadcast(tensors, root);
+  write_back(t, tensors[0]);
 }
 
 torch::Tensor ProcessGroup::all_gather(const torch::Tensor& t) {
   // Lengths first, then every rank's values padded to the longest.
-  torch::Tensor length = torch::tensor({t.numel()}, torch::kInt64);
+  const auto on_group = [this](torch::ScalarType type) { return torch::TensorOptions().dtype(type).device(device_); };
+  std::vector<torch::Tensor> in{torch::full({1}, t.numel(), on_group(torch::kInt64))};
   std::vector<std::vector<torch::Tensor>> lengths(1);
-  for (int r = 0; r < size_; ++r) lengths[0].push_back(torch::empty({1}, torch::kInt64));
-  std::vector<torch::Tensor> in{length};
-  wait(impl_->group->allgather(lengths, in), "all-gather");
+  for (int r = 0; r < size_; ++r) lengths[0].push_back(torch::empty({1}, on_group(torch::kInt64)));
+  impl_->allgather(lengths, in);
+  std::vector<int64_t> length(size_);
   int64_t longest = 0;
-  for (const auto& l : lengths[0]) longest = std::max(longest, l.item<int64_t>());
+  for (int r = 0; r < size_; ++r) longest = std::max(longest, length[r] = lengths[0][r].item<int64_t>());
   if (longest == 0) return torch::empty({0}, t.options());
 
-  std::vector<torch::Tensor> padded{torch::zeros({longest}, t.options())};
+  std::vector<torch::Tensor> padded{torch::zeros({longest}, on_group(t.scalar_type()))};
   padded[0].narrow(0, 0, t.numel()).copy_(t.flatten());
   std::vector<std::vector<torch::Tensor>> values(1);
-  for (int r = 0; r < size_; ++r) values[0].push_back(torch::empty({longest}, t.options()));
-  wait(impl_->group->allgather(values, padded), "all-gather");
+  for (int r = 0; r < size_; ++r) values[0].push_back(torch::empty({longest}, on_group(t.scalar_type())));
+  impl_->allgather(values, padded);
   std::vector<torch::Tensor> parts;
-  for (int r = 0; r < size_; ++r) parts.push_back(values[0][r].narrow(0, 0, lengths[0][r].item<int64_t>()));
-  return torch::cat(parts);
+  for (int r = 0; r < size_; ++r) parts.push_back(values[0][r].narrow(0, 0, length[r]));
+  return torch::cat(parts).to(t.device());
 }
 
-#else  // no Gloo in this build
+#else  // no c10d backend in this build
 
 struct ProcessGroup::Impl {};
 
-ProcessGroup::ProcessGroup(const DistributedOptions& d) : rank_(d.rank), size_(d.world_size) {
+ProcessGroup::ProcessGroup(const DistributedOptions& d, const torch::Device& model_device)
+    : rank_(d.rank), size_(d.world_size) {
+  backend_ = choose_backend(d, model_device);
   throw Error("distributed training (world size " + std::to_string(d.world_size) +
               ") needs c10d with Gloo, which this avts was built without (install libgloo-dev and rebuild)");
 }

@@ -7,7 +7,7 @@
 //   train_optimiser.cpp   optimiser, learning-rate schedule, optimiser state by name
 //   train_checkpoint.cpp  the trainer-state file
 //   train_options.cpp     option names, validation, JSON
-//   train_distributed.cpp the process group of data-parallel training (c10d, Gloo)
+//   train_distributed.cpp the process group of data-parallel training (c10d, Gloo or NCCL)
 //   train_trainer.cpp     the loop
 #pragma once
 
@@ -194,27 +194,34 @@ class Optimiser {
 // ---- Data parallelism (train_distributed.cpp) ----
 
 // The ranks of one data-parallel run. Every collective must be called by every rank in the
-// same order; errors (a rank gone, the timeout) become avts::Error.
+// same order; errors (a rank gone, the timeout) become avts::Error. The collectives take
+// tensors on any device: they run on device() (the host for Gloo, the model's GPU for
+// NCCL), and a tensor elsewhere is copied there and back.
 class ProcessGroup {
  public:
-  // Joins the group: rank 0 hosts the rendezvous store. Throws avts::Error when the others
-  // do not come within the timeout, or when this build has no Gloo.
-  explicit ProcessGroup(const DistributedOptions& options);
+  // Joins the group: rank 0 hosts the rendezvous store. `model_device` decides the Auto
+  // backend. Throws avts::Error when the others do not come within the timeout, when this
+  // build lacks the backend, or when NCCL is asked for a model that is not on a GPU.
+  ProcessGroup(const DistributedOptions& options, const torch::Device& model_device);
   ~ProcessGroup();
   ProcessGroup(const ProcessGroup&) = delete;
   ProcessGroup& operator=(const ProcessGroup&) = delete;
 
   int rank() const { return rank_; }
   int size() const { return size_; }
-  void all_reduce_sum(torch::Tensor& t);  // CPU tensor, in place
+  DistBackend backend() const { return backend_; }  // Gloo or Nccl, never Auto
+  const torch::Device& device() const { return device_; }
+  void all_reduce_sum(torch::Tensor& t);  // in place
   void broadcast(torch::Tensor& t, int root);
-  // Every rank's 1-D CPU tensor (of any length) concatenated in rank order.
+  // Every rank's 1-D tensor (of any length) concatenated in rank order, on t's device.
   torch::Tensor all_gather(const torch::Tensor& t);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int rank_ = 0, size_ = 1;
+  DistBackend backend_ = DistBackend::Gloo;
+  torch::Device device_{torch::kCPU};
 };
 
 // ---- Trainer-state file (train_checkpoint.cpp) ----

@@ -38,6 +38,8 @@ const std::pair<Curriculum, const char*> kCurricula[] = {{Curriculum::Paper, "pa
                                                          {Curriculum::PaperFine, "paper-fine"},
                                                          {Curriculum::None, "none"},
                                                          {Curriculum::EasyOnly, "easy-only"}};
+const std::pair<DistBackend, const char*> kBackends[] = {
+    {DistBackend::Auto, "auto"}, {DistBackend::Gloo, "gloo"}, {DistBackend::Nccl, "nccl"}};
 
 void require(bool ok, const std::string& what) {
   if (!ok) throw Error("invalid training option: " + what);
@@ -55,6 +57,8 @@ LossKind parse_loss(const std::string& name) { return parse_name("loss", name, k
 OptimizerKind parse_optimizer(const std::string& name) { return parse_name("optimizer", name, kOptimizers); }
 ScheduleKind parse_schedule(const std::string& name) { return parse_name("schedule", name, kSchedules); }
 Curriculum parse_curriculum(const std::string& name) { return parse_name("curriculum", name, kCurricula); }
+const char* dist_backend_name(DistBackend b) { return name_of(b, kBackends); }
+DistBackend parse_dist_backend(const std::string& name) { return parse_name("distributed backend", name, kBackends); }
 
 void TrainOptions::validate() const {
   require(epochs >= 1, "epochs must be at least 1");

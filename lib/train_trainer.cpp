@@ -68,8 +68,8 @@ struct Trainer::Impl {
       // The contrastive loss never reaches the fusion head: leaving it out of the gradient
       // exchange keeps it untouched by the optimiser, as in a single process.
       if (options.loss == LossKind::CrossEntropy || p.key().rfind("fusion.", 0) != 0) trained.push_back(p.value());
-    if (options.distributed.world_size > 1) {
-      group = std::make_unique<ProcessGroup>(options.distributed);
+    if (options.distributed.joins_group()) {
+      group = std::make_unique<ProcessGroup>(options.distributed, model->impl().device);
       broadcast_state(/*parameters=*/true);
     }
     start_epoch();
@@ -228,17 +228,22 @@ struct Trainer::Impl {
   // average gradient in the parameters and the totals in `pairs` and `loss_sum`. Returns
   // whether every rank is done.
   bool average_gradients(int64_t& pairs, double& loss_sum, bool done) {
+    // Gathered where the group works: the host for Gloo, the GPU for NCCL.
+    const torch::TensorOptions on_group = torch::TensorOptions().device(group->device());
     std::vector<torch::Tensor> parts;
     for (const auto& p : trained)
-      parts.push_back(p.grad().defined() ? p.grad().detach().flatten().to(torch::kCPU) * static_cast<double>(pairs)
-                                         : torch::zeros({p.numel()}));
-    parts.push_back(torch::tensor({static_cast<float>(pairs), static_cast<float>(loss_sum), done ? 1.0f : 0.0f}));
+      parts.push_back(p.grad().defined()
+                          ? p.grad().detach().flatten().to(group->device()) * static_cast<double>(pairs)
+                          : torch::zeros({p.numel()}, on_group));
+    parts.push_back(
+        torch::tensor({static_cast<float>(pairs), static_cast<float>(loss_sum), done ? 1.0f : 0.0f}).to(group->device()));
     torch::Tensor flat = torch::cat(parts);
     group->all_reduce_sum(flat);
     const int64_t n = flat.numel();
-    pairs = std::llround(flat[n - 3].item<double>());
-    loss_sum = flat[n - 2].item<double>();
-    const bool all_done = std::llround(flat[n - 1].item<double>()) == group->size();
+    const torch::Tensor totals = flat.narrow(0, n - 3, 3).to(torch::kCPU);
+    pairs = std::llround(totals[0].item<double>());
+    loss_sum = totals[1].item<double>();
+    const bool all_done = std::llround(totals[2].item<double>()) == group->size();
     if (pairs > 0) {
       int64_t offset = 0;
       for (auto& p : trained) {
@@ -255,9 +260,8 @@ struct Trainer::Impl {
     torch::NoGradGuard no_grad;
     const auto tensors = parameters ? net->parameters() : net->buffers();
     for (const auto& t : tensors) {
-      torch::Tensor cpu = t.detach().to(torch::kCPU).contiguous();
-      group->broadcast(cpu, 0);
-      t.detach().copy_(cpu);
+      torch::Tensor value = t.detach();
+      group->broadcast(value, 0);  // in place, through a copy when the group works elsewhere
     }
   }
 
@@ -413,6 +417,7 @@ struct Trainer::Impl {
     prov["optimizer"] = optimizer_name(options.optimizer);
     prov["batch_size"] = std::to_string(options.batch_size);
     prov["world_size"] = std::to_string(options.distributed.world_size);
+    if (group) prov["distributed_backend"] = dist_backend_name(group->backend());
     prov["train_options"] = run_defining_json(options);
     prov["train_pairs"] = std::to_string(total_pairs);
     prov["train_files_last_epoch"] = std::to_string(p.train_files);

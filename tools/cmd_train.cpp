@@ -241,7 +241,7 @@ int cmd_train(int argc, char** argv) {
   gchar *output = nullptr, *preset = nullptr, *curriculum = nullptr, *loss = nullptr,
         *optimizer = nullptr, *device = nullptr, *resume = nullptr, *checkpoint = nullptr, *init = nullptr,
         *precision = nullptr;
-  gchar* schedule = nullptr;
+  gchar *schedule = nullptr, *dist_backend = nullptr;
   gint epochs = 0, batch = 0, easy_epochs = -1, mixed_epochs = -1, warmup_steps = -1, cache_mb = 4096, negatives = 0;
   gint decode_ahead = 1;
   gint64 seed = -1;
@@ -280,6 +280,9 @@ int cmd_train(int argc, char** argv) {
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
       {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
        "float32 (default); on CUDA also bfloat16 autocast (weights and optimiser stay float32)", "P"},
+      {"dist-backend", 0, 0, G_OPTION_ARG_STRING, &dist_backend,
+       "How data-parallel ranks exchange gradients: auto (default: nccl on GPUs when avts has it, else gloo), "
+       "gloo or nccl", "NAME"},
       {"checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint,
        "Trainer state written after every epoch (default MODEL.ckpt)", "PATH"},
       {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume,
@@ -297,7 +300,8 @@ int cmd_train(int argc, char** argv) {
   const std::string preset_arg = take_string(preset), init_path = take_string(init);
   std::string checkpoint_path = take_string(checkpoint);
   const std::string curriculum_name_arg = take_string(curriculum), loss_arg = take_string(loss),
-                    optimizer_arg = take_string(optimizer), schedule_arg = take_string(schedule);
+                    optimizer_arg = take_string(optimizer), schedule_arg = take_string(schedule),
+                    dist_backend_arg = take_string(dist_backend);
   if (argc != 2) throw Error("expected one manifest file");
   if (out.empty()) throw Error("--output is required");
   const std::string preset_name = preset_arg.empty() ? "avts-compact" : preset_arg;
@@ -326,11 +330,13 @@ int cmd_train(int argc, char** argv) {
   options.checkpoint = checkpoint_path;
   options.command = command;
   options.distributed = DistributedOptions::from_environment();
+  if (!dist_backend_arg.empty()) options.distributed.backend = parse_dist_backend(dist_backend_arg);
   options.validate();
   const DistributedOptions& dist = options.distributed;
   const bool leader = dist.rank == 0;  // shows progress, writes the files
   // Each rank of a machine on its own GPU, as torchrun's LOCAL_RANK says.
-  if (dist.world_size > 1 && dev == "cuda") dev = "cuda:" + std::to_string(dist.local_rank);
+  dev = dist.rank_device(dev);
+  dist.check_backend(dev);
   const std::string who = speaker(dist);
   const Precision train_precision = precision_arg.empty() ? Precision::Float32 : parse_precision(precision_arg);
   if (train_precision == Precision::Float16)
@@ -375,6 +381,7 @@ int cmd_train(int argc, char** argv) {
                static_cast<guint>(options.warmup_steps), "seed", static_cast<guint64>(options.seed),
                "progress-interval", 200u, nullptr);
   set_precision(train, precision_name(train_precision));
+  g_object_set(train, "dist-backend", static_cast<gint>(dist.backend), nullptr);
   if (!resume_path.empty()) {
     // The checkpoint brings the model: a recipe may keep its --init or --preset when resuming.
     g_object_set(train, "resume", resume_path.c_str(), nullptr);

@@ -4,9 +4,10 @@
 //       embeddings with gpu::VideoClipEmbedder (front end on the GPU, pipelined batches)
 //   gpu_bench audio PRESET BATCH WINDOWS PRECISION
 //       windows of mono samples -> embeddings with gpu::AudioWindowEmbedder (log-mel on the GPU)
-//   gpu_bench train PRESET BATCH_PAIRS FILES SECONDS PRECISION
+//   gpu_bench train PRESET BATCH_PAIRS FILES SECONDS PRECISION [gloo|nccl]
 //       avts::Trainer on FILES synthetic files of SECONDS each (frames at the model's resize
-//       size, as TrainingFile stores them); pairs per second of the second epoch
+//       size, as TrainingFile stores them); pairs per second of the second epoch. With a
+//       backend: as the one rank of a data-parallel group over it (MASTER_PORT)
 // PRECISION is float32, bfloat16 or float16. The first batches (video, audio) or the first
 // epoch (train) warm up cuDNN's autotuner and the allocators and are not timed; cuDNN picks
 // its fastest algorithms (benchmark mode), as bench_gpu.py sets PyTorch to.
@@ -91,8 +92,10 @@ int audio(const std::string& preset, int batch, int windows, const std::string& 
   return 0;
 }
 
-int train(const std::string& preset, int batch_pairs, int files, double seconds, const std::string& precision) {
-  return bench::train_two_epochs(cuda_model(preset, precision), preset, precision, batch_pairs, files, seconds);
+int train(const std::string& preset, int batch_pairs, int files, double seconds, const std::string& precision,
+          const std::string& backend) {
+  return bench::train_two_epochs(cuda_model(preset, precision), preset, precision, batch_pairs, files, seconds,
+                                 backend);
 }
 
 }  // namespace
@@ -108,7 +111,8 @@ int main(int argc, char** argv) {
     if (a.size() == 7 && a[0] == "video")
       return video(a[1], std::stoi(a[2]), std::stoi(a[3]), a[4], std::stoi(a[5]), std::stoi(a[6]));
     if (a.size() == 5 && a[0] == "audio") return audio(a[1], std::stoi(a[2]), std::stoi(a[3]), a[4]);
-    if (a.size() == 6 && a[0] == "train") return train(a[1], std::stoi(a[2]), std::stoi(a[3]), std::stod(a[4]), a[5]);
+    if ((a.size() == 6 || a.size() == 7) && a[0] == "train")
+      return train(a[1], std::stoi(a[2]), std::stoi(a[3]), std::stod(a[4]), a[5], a.size() == 7 ? a[6] : "");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpu_bench: %s\n", e.what());
     return 1;
@@ -116,6 +120,6 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "usage: gpu_bench video PRESET BATCH CLIPS PRECISION WIDTH HEIGHT\n"
                "       gpu_bench audio PRESET BATCH WINDOWS PRECISION\n"
-               "       gpu_bench train PRESET BATCH_PAIRS FILES SECONDS PRECISION\n");
+               "       gpu_bench train PRESET BATCH_PAIRS FILES SECONDS PRECISION [gloo|nccl]\n");
   return 2;
 }

@@ -51,9 +51,15 @@ enum class Curriculum {
   EasyOnly,   // stage 1 throughout
 };
 
+// How the ranks of a data-parallel run exchange gradients. Gloo goes through the host and
+// works on any device; NCCL goes from GPU to GPU (a CUDA LibTorch with NCCL). Auto: NCCL
+// when the model is on a GPU and this build has it, else Gloo (torch.distributed's defaults).
+enum class DistBackend { Auto, Gloo, Nccl };
+
 // Names for properties, command-line flags and provenance ("contrastive", "cross-entropy";
 // "sgd", "adamw"; "constant", "cosine", "step"; "paper", "paper-fine", "none", "easy-only",
-// "auto", "train", "validation"). parse_* throws avts::Error listing the known names.
+// "auto", "train", "validation"; "auto", "gloo", "nccl"). parse_* throws avts::Error listing
+// the known names.
 const char* split_name(Split s);
 const char* loss_name(LossKind k);
 const char* optimizer_name(OptimizerKind k);
@@ -64,14 +70,19 @@ LossKind parse_loss(const std::string& name);
 OptimizerKind parse_optimizer(const std::string& name);
 ScheduleKind parse_schedule(const std::string& name);
 Curriculum parse_curriculum(const std::string& name);
+const char* dist_backend_name(DistBackend b);
+DistBackend parse_dist_backend(const std::string& name);
 
 // Data-parallel training over several processes and machines (PyTorch distributed: c10d
-// over Gloo). Each rank trains on its own files (its shard of the corpus); at every step the
-// gradients are averaged over all ranks, so the weights stay the same everywhere; BatchNorm
-// statistics are taken from rank 0 at each epoch's end, validation pools every rank's
-// validation pairs, and only rank 0 writes the model and checkpoint files. Every rank makes
-// the same calls (end_epoch, validate) in the same order. World size 1: one process, no
-// communication. Gloo binds to the interface in GLOO_SOCKET_IFNAME if set, as PyTorch does.
+// over Gloo or NCCL). Each rank trains on its own files (its shard of the corpus); at every
+// step the gradients are averaged over all ranks, so the weights stay the same everywhere;
+// BatchNorm statistics are taken from rank 0 at each epoch's end, validation pools every
+// rank's validation pairs, and only rank 0 writes the model and checkpoint files. Every rank
+// makes the same calls (end_epoch, validate) in the same order. World size 1 with the Auto
+// backend: one process, no communication; a backend named explicitly joins its group even
+// alone, as torch.distributed does (a check of the launch and of the backend). Gloo binds to
+// the interface in GLOO_SOCKET_IFNAME if set, as PyTorch does; NCCL reads its own NCCL_*
+// variables.
 struct DistributedOptions {
   int rank = 0;
   int world_size = 1;
@@ -84,13 +95,24 @@ struct DistributedOptions {
   // attempt, as PyTorch's workers do (TORCHELASTIC_USE_AGENT_STORE, TORCHELASTIC_RESTART_COUNT).
   bool agent_store = false;
   int restart_count = 0;
+  DistBackend backend = DistBackend::Auto;
 
   // As torchrun sets them (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), else as
   // Slurm does (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID); one process when neither is set.
-  // Throws avts::Error on malformed values.
+  // Throws avts::Error on malformed values. The backend stays Auto.
   static DistributedOptions from_environment();
-  // Whether this build has c10d with Gloo (Debian: libgloo-dev at build time).
-  static bool available();
+  // Whether this build has c10d with that backend: Gloo (Debian: libgloo-dev at build time),
+  // NCCL (a CUDA LibTorch built with it, and nccl.h at build time); Auto: either.
+  static bool available(DistBackend backend = DistBackend::Gloo);
+  // Throws avts::Error when the backend cannot serve a model on `device` ("cpu", "cuda",
+  // "cuda:N"): NCCL in a build without it, or for a model on the CPU.
+  void check_backend(const std::string& device) const;
+  // Whether the trainer joins a process group: several ranks, or a backend named explicitly.
+  bool joins_group() const { return world_size > 1 || backend != DistBackend::Auto; }
+  // The device this rank trains on: "cuda" becomes "cuda:<local_rank>" when several ranks
+  // run, so that each rank of a machine has a GPU of its own (NCCL needs that). Any other
+  // name is returned as it is.
+  std::string rank_device(const std::string& device) const;
 };
 
 struct TrainOptions {

@@ -145,6 +145,16 @@ class AvtsTrain(unittest.TestCase):
         self.assertIn("--temperature 5 is outside the range avtstrain takes (0.001 to 2)", p.stderr)
         self.assertFalse(os.path.exists(self.model + ".t"))
 
+    def test_dist_backend_is_checked_before_training(self):
+        # NCCL is for models on GPUs (and builds that have it); unknown names list the known ones.
+        p = avts("train", self.manifest, "-o", self.model + ".n", "--dist-backend", "nccl", check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("distributed backend nccl", p.stderr)
+        p = avts("train", self.manifest, "-o", self.model + ".n", "--dist-backend", "mpi", check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unknown distributed backend 'mpi' (known: auto, gloo, nccl)", p.stderr)
+        self.assertFalse(os.path.exists(self.model + ".n"))
+
     def test_missing_manifest_is_an_error(self):
         p = avts("train", os.path.join(self.tmp.name, "nope.txt"), "-o", self.model + ".x", check=False)
         self.assertEqual(p.returncode, 2)

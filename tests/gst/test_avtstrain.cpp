@@ -5,6 +5,9 @@
 // is an error; a missing output is refused.
 #include <glib/gstdio.h>
 #include <gst/gst.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "avts/model.h"
+#include "avts/train.h"
 #include "element_test.h"
 
 using namespace avts_test;
@@ -318,6 +322,56 @@ TEST_F(Train, TrainerDoneBeforeTheStreamStopsUpstream) {
   g_object_get(d, "cache-hits", &hits, nullptr);
   EXPECT_LT(hits, 20u);
   gst_object_unref(d);
+}
+
+// A port no one listens on, for a rendezvous of one.
+static int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// dist-backend: a backend named explicitly joins its group even alone (one rank over Gloo
+// trains as usual, and the provenance says how); NCCL for a model on the CPU is refused.
+TEST_F(Train, DistBackendNamesTheGroupsBackend) {
+  Scratch scratch;
+  gchar* uri = gst_filename_to_uri(media("grid_s1_bbal8p.mpg").c_str(), nullptr);
+  const auto description = [&](const std::string& backend, const std::string& output) {
+    return std::string("uridecodebin uri=") + uri +
+           " name=d d. ! queue ! audioconvert ! audioresample ! t.audio_sink "
+           "d. ! queue ! videoconvert ! videoscale ! video/x-raw,format=RGB,width=40,height=32 ! t.video_sink "
+           "avtstrain name=t chunk=1.5 batch-size=4 model-file=\"" +
+           TinyModel::get().path() + "\" output=\"" + output + "\" dist-backend=" + backend;
+  };
+  g_setenv("MASTER_PORT", std::to_string(free_port()).c_str(), TRUE);
+  if (avts::DistributedOptions::available(avts::DistBackend::Gloo)) {
+    const std::string output = scratch.path("gloo.avts");
+    TrainRun gloo(description("gloo", output), output);
+    ASSERT_TRUE(gloo.run()) << gloo.error;
+    const auto model = avts::Model::load(output);
+    EXPECT_EQ(model->config().provenance.at("distributed_backend"), "gloo");
+    EXPECT_EQ(model->config().provenance.at("world_size"), "1");
+  }
+  const std::string output = scratch.path("nccl.avts");
+  TrainRun nccl(description("nccl", output), output);
+  EXPECT_FALSE(nccl.run());
+  EXPECT_NE(nccl.error.find("distributed backend nccl"), std::string::npos) << nccl.error;
+  EXPECT_FALSE(g_file_test(output.c_str(), G_FILE_TEST_EXISTS));
+  g_unsetenv("MASTER_PORT");
+  g_free(uri);
+
+  GstElement* t = gst_element_factory_make("avtstrain", nullptr);
+  gst_util_set_object_arg(G_OBJECT(t), "dist-backend", "nccl");
+  gint backend = 0;
+  g_object_get(t, "dist-backend", &backend, nullptr);
+  EXPECT_EQ(backend, static_cast<gint>(avts::DistBackend::Nccl));
+  gst_object_unref(t);
 }
 
 TEST_F(Train, MediaWithoutAudioIsAnError) {

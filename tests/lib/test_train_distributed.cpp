@@ -1,7 +1,8 @@
 // Data-parallel training with c10d over Gloo on loopback: two processes with different
 // initial weights and different amounts of data end every epoch with the same weights and
-// the same model config; only rank 0 writes files. And the launch environment (torchrun,
-// Slurm) is read as those launchers set it.
+// the same model config; only rank 0 writes files. The same over NCCL where a machine has two
+// GPUs; on one GPU, NCCL's collectives and a one-rank NCCL run. And the launch environment
+// (torchrun, Slurm) is read as those launchers set it, the backend chosen as asked.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -9,6 +10,9 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <ATen/Context.h>
+#include <torch/cuda.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -57,12 +61,17 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
-pid_t spawn_worker(int rank, int port, const std::string& dir) {
+// One rank of TrainDistributed.Worker; `device` and `backend` as the worker reads them
+// (device "cuda": each rank on the GPU of its LOCAL_RANK).
+pid_t spawn_worker(int rank, int port, const std::string& dir, const std::string& device = "cpu",
+                   const std::string& backend = "auto") {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
-  for (const std::string& v : {"RANK=" + std::to_string(rank), std::string("WORLD_SIZE=2"), std::string("LOCAL_RANK=0"),
+  for (const std::string& v : {"RANK=" + std::to_string(rank), std::string("WORLD_SIZE=2"),
+                               "LOCAL_RANK=" + std::to_string(device == "cpu" ? 0 : rank),
                                std::string("MASTER_ADDR=127.0.0.1"), "MASTER_PORT=" + std::to_string(port),
-                               std::string("GLOO_SOCKET_IFNAME=lo"), "AVTS_TEST_WORKER_DIR=" + dir})
+                               std::string("GLOO_SOCKET_IFNAME=lo"), "AVTS_TEST_WORKER_DIR=" + dir,
+                               "AVTS_TEST_WORKER_DEVICE=" + device, "AVTS_TEST_WORKER_BACKEND=" + backend})
     env.push_back(v);
   std::vector<char*> envp;
   for (auto& v : env) envp.push_back(v.data());
@@ -106,12 +115,16 @@ TEST(TrainDistributed, Worker) {
   o.curriculum = Curriculum::None;  // hard negatives too
   o.grad_clip_norm = 5.0;
   o.distributed = DistributedOptions::from_environment();
+  const char* backend = std::getenv("AVTS_TEST_WORKER_BACKEND");
+  const char* device = std::getenv("AVTS_TEST_WORKER_DEVICE");
+  o.distributed.backend = parse_dist_backend(backend ? backend : "auto");
   const int rank = o.distributed.rank;
   o.output = dir + "/output-" + std::to_string(rank) + ".avts";
   o.checkpoint = dir + "/checkpoint-" + std::to_string(rank);
   // Different initial weights: rank 0's are broadcast. Different data: rank 1 has an extra
   // file, so it takes a step while rank 0 joins with nothing to add.
-  Trainer trainer(Model::create(tiny_train_config(), 100 + rank), o);
+  Trainer trainer(Model::create(tiny_train_config(), 100 + rank,
+                                o.distributed.rank_device(device ? device : "cpu")), o);
   const auto all = blink_corpus("t", 5, 3.0);
   std::vector<avts::test::BlinkMedia> mine;
   for (size_t i : rank == 0 ? std::vector<size_t>{0, 2} : std::vector<size_t>{1, 3, 4}) mine.push_back(all[i]);
@@ -125,12 +138,13 @@ TEST(TrainDistributed, Worker) {
   trainer.model()->save(dir + "/final-" + std::to_string(rank) + ".avts");
 }
 
-TEST(TrainDistributed, TwoRanksKeepTheSameWeights) {
-  if (!DistributedOptions::available()) GTEST_SKIP() << "built without Gloo";
-  if (std::getenv("AVTS_TEST_WORKER_DIR")) GTEST_SKIP();
+// Two ranks of Worker on loopback: the same weights on both (every rank applies the same
+// summed gradients), the same steps, pooled validation, files written by rank 0 alone.
+static void check_two_ranks(const std::string& device, const std::string& backend, const std::string& expected_backend) {
   const TempDir dir("avts-train-dist-");
   const int port = free_port();
-  const pid_t r0 = spawn_worker(0, port, dir.path()), r1 = spawn_worker(1, port, dir.path());
+  const pid_t r0 = spawn_worker(0, port, dir.path(), device, backend),
+              r1 = spawn_worker(1, port, dir.path(), device, backend);
   ASSERT_GT(r0, 0);
   ASSERT_GT(r1, 0);
   const int status0 = wait_for(r0, 240), status1 = wait_for(r1, 240);
@@ -143,6 +157,7 @@ TEST(TrainDistributed, TwoRanksKeepTheSameWeights) {
   for (size_t i = 0; i < sa.size(); ++i) EXPECT_TRUE(torch::equal(sa[i].second, sb[i].second)) << sa[i].first;
   EXPECT_EQ(a->config().to_json(), b->config().to_json());
   EXPECT_EQ(a->config().provenance.at("world_size"), "2");
+  EXPECT_EQ(a->config().provenance.at("distributed_backend"), expected_backend);
   EXPECT_EQ(a->config().provenance.at("train_files_last_epoch"), "5");
   EXPECT_EQ(a->config().provenance.at("validation_files"), "4");
   // The same steps, epoch by epoch, and validation pooled over both ranks' files (4 x 2 clips).
@@ -160,6 +175,159 @@ TEST(TrainDistributed, TwoRanksKeepTheSameWeights) {
   EXPECT_FALSE(path_exists(dir / "output-1.avts"));
   EXPECT_FALSE(path_exists(dir / "checkpoint-1"));
   EXPECT_EQ(Model::load(dir / "output-0.avts")->id(), a->id());
+}
+
+TEST(TrainDistributed, TwoRanksKeepTheSameWeights) {
+  if (!DistributedOptions::available()) GTEST_SKIP() << "built without Gloo";
+  if (std::getenv("AVTS_TEST_WORKER_DIR")) GTEST_SKIP();
+  check_two_ranks("cpu", "auto", "gloo");
+}
+
+// NCCL needs a GPU per rank: two on one machine (it refuses two ranks on one device).
+TEST(TrainDistributed, TwoNcclRanksOnTwoGpusKeepTheSameWeights) {
+  if (!DistributedOptions::available(DistBackend::Nccl)) GTEST_SKIP() << "built without NCCL";
+  if (std::getenv("AVTS_TEST_WORKER_DIR")) GTEST_SKIP();
+  if (torch::cuda::device_count() < 2)
+    GTEST_SKIP() << "NCCL with two ranks needs two GPUs; " << static_cast<int>(torch::cuda::device_count()) << " here";
+  check_two_ranks("cuda", "auto", "nccl");  // auto: NCCL, the models being on GPUs
+}
+
+// Largest difference between two models' weights and buffers, and the parameter it is in.
+static std::pair<double, std::string> largest_difference(const Model& a, const Model& b) {
+  const auto sa = nets::state_dict(*a.impl().net), sb = nets::state_dict(*b.impl().net);
+  std::pair<double, std::string> worst{0.0, ""};
+  for (size_t i = 0; i < sa.size() && i < sb.size(); ++i) {
+    const double d = (sa[i].second.to(torch::kCPU).to(torch::kFloat64) - sb[i].second.to(torch::kCPU).to(torch::kFloat64))
+                         .abs()
+                         .max()
+                         .item<double>();
+    if (d > worst.first) worst = {d, sa[i].first};
+  }
+  return worst;
+}
+
+// The tiny model after two epochs of the same files, trained by one process on its own and by
+// a group of one rank over `backend`: the group averages the same gradients over one rank.
+// On the GPU cuDNN is asked for deterministic algorithms, and a second lone run measures
+// what remains of the GPU's own variation.
+TEST(TrainDistributed, OneRankGroupTrainsAsOneProcess) {
+  if (std::getenv("AVTS_TEST_WORKER_DIR")) GTEST_SKIP();
+  std::vector<std::pair<std::string, DistBackend>> runs;
+  if (DistributedOptions::available(DistBackend::Gloo)) runs.push_back({"cpu", DistBackend::Gloo});
+  if (DistributedOptions::available(DistBackend::Nccl) && torch::cuda::device_count() > 0)
+    runs.push_back({"cuda", DistBackend::Nccl});
+  if (runs.empty()) GTEST_SKIP() << "built without Gloo or NCCL";
+  Model::set_threads(1);
+  const auto files = blink_corpus("t", 4, 3.0), validation = blink_corpus("v", 2, 3.0, 0.5);
+  for (const auto& [device, backend] : runs) {
+    if (device != "cpu") {
+      at::globalContext().setDeterministicCuDNN(true);
+      at::globalContext().setBenchmarkCuDNN(false);
+      at::globalContext().setAllowTF32CuDNN(false);
+      at::globalContext().setAllowTF32CuBLAS(false);
+    }
+    std::vector<double> losses;
+    auto train = [&, device = device, backend = backend](bool group) {
+      TrainOptions o;
+      o.seed = 4;
+      o.epochs = 2;
+      o.batch_size = 4;
+      o.lr = 0.02;
+      o.curriculum = Curriculum::None;
+      if (group) {
+        o.distributed.backend = backend;
+        o.distributed.master_port = free_port();
+      }
+      Trainer trainer(Model::create(tiny_train_config(), 100, device), o);
+      losses.clear();
+      trainer.set_progress([&](const TrainProgress& p) {
+        if (p.kind == TrainProgress::Kind::Step) losses.push_back(p.loss);
+      });
+      while (!trainer.finished()) run_epoch(trainer, files, validation);
+      return trainer.model();
+    };
+    const auto alone = train(false);
+    const std::vector<double> alone_losses = losses;
+    const auto grouped = train(true);
+    const std::vector<double> grouped_losses = losses;
+    EXPECT_EQ(grouped->config().provenance.at("distributed_backend"), dist_backend_name(backend));
+    EXPECT_EQ(alone->config().provenance.count("distributed_backend"), 0u);
+    EXPECT_EQ(grouped->config().provenance.at("world_size"), "1");
+    ASSERT_EQ(alone_losses.size(), grouped_losses.size());
+    std::string trace;
+    for (size_t i = 0; i < alone_losses.size(); ++i)
+      trace += " " + std::to_string(alone_losses[i]) + "/" + std::to_string(grouped_losses[i]);
+    // The first step: the same weights and batch.
+    EXPECT_NEAR(grouped_losses.at(0), alone_losses.at(0), 1e-5) << device << " step losses alone/grouped:" << trace;
+    // Gradients times pairs, summed, divided by pairs: a rounding apart.
+    const double floor = device == "cpu" ? 0.0 : largest_difference(*alone, *train(false)).first;
+    const auto [worst, where] = largest_difference(*alone, *grouped);
+    EXPECT_LT(worst, std::max(1e-5, 10 * floor))
+        << device << " over " << dist_backend_name(backend) << ": " << where << "; two lone runs differ by " << floor
+        << "; step losses alone/grouped:" << trace;
+  }
+}
+
+// NCCL's collectives on one GPU, one rank: tensors on the GPU stay there, host tensors are
+// copied to the GPU and back, and all-gather keeps lengths (empty too).
+TEST(TrainDistributed, NcclCollectivesOnOneGpu) {
+  if (!DistributedOptions::available(DistBackend::Nccl)) GTEST_SKIP() << "built without NCCL";
+  if (torch::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device: NCCL not checked";
+  DistributedOptions d;
+  d.master_port = free_port();
+  d.timeout_s = 60;
+  const torch::Device gpu(torch::kCUDA, 0);
+  train::ProcessGroup group(d, gpu);  // Auto: NCCL for a model on a GPU
+  EXPECT_EQ(group.backend(), DistBackend::Nccl);
+  EXPECT_EQ(group.device(), gpu);
+
+  torch::Tensor on_gpu = torch::arange(5, torch::TensorOptions().dtype(torch::kFloat32).device(gpu));
+  group.all_reduce_sum(on_gpu);
+  EXPECT_TRUE(on_gpu.is_cuda());
+  EXPECT_TRUE(torch::equal(on_gpu.cpu(), torch::arange(5, torch::kFloat32)));
+  torch::Tensor on_host = torch::tensor({1.5, -2.0}, torch::kFloat64);
+  group.all_reduce_sum(on_host);
+  EXPECT_FALSE(on_host.is_cuda());
+  EXPECT_TRUE(torch::equal(on_host, torch::tensor({1.5, -2.0}, torch::kFloat64)));
+  torch::Tensor counts = torch::tensor({7}, torch::kInt64);
+  group.broadcast(counts, 0);
+  EXPECT_EQ(counts.item<int64_t>(), 7);
+  const torch::Tensor values = torch::tensor({0.25, 0.5, 0.75}, torch::kFloat64);
+  EXPECT_TRUE(torch::equal(group.all_gather(values), values));
+  EXPECT_EQ(group.all_gather(torch::empty({0}, torch::kFloat64)).numel(), 0);
+}
+
+TEST(TrainDistributed, BackendChoice) {
+  EXPECT_EQ(parse_dist_backend("nccl"), DistBackend::Nccl);
+  EXPECT_EQ(parse_dist_backend("gloo"), DistBackend::Gloo);
+  EXPECT_STREQ(dist_backend_name(DistBackend::Auto), "auto");
+  EXPECT_THROW(parse_dist_backend("mpi"), Error);
+
+  DistributedOptions d;
+  EXPECT_FALSE(d.joins_group());  // one process, no backend named: no group
+  EXPECT_EQ(d.rank_device("cuda"), "cuda");
+  d.backend = DistBackend::Gloo;
+  EXPECT_TRUE(d.joins_group());
+  d.backend = DistBackend::Auto;
+  d.world_size = 4;
+  d.local_rank = 3;
+  EXPECT_TRUE(d.joins_group());
+  EXPECT_EQ(d.rank_device("cuda"), "cuda:3");  // each rank of a machine on its own GPU
+  EXPECT_EQ(d.rank_device("cuda:1"), "cuda:1");
+  EXPECT_EQ(d.rank_device("cpu"), "cpu");
+
+  // NCCL refused before any rendezvous: without it in the build, or for a model on the CPU.
+  TrainOptions o;
+  o.distributed.backend = DistBackend::Nccl;
+  o.distributed.master_port = free_port();
+  try {
+    Trainer trainer(Model::create(tiny_train_config(), 1), o);
+    FAIL() << "NCCL accepted for a model on the CPU";
+  } catch (const Error& e) {
+    const std::string why = DistributedOptions::available(DistBackend::Nccl) ? "needs the model on a GPU"
+                                                                            : "built without NCCL";
+    EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+  }
 }
 
 TEST(TrainDistributed, LaunchEnvironment) {
