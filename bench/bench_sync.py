@@ -3,13 +3,15 @@
 
 Usage: /usr/bin/python3 bench/bench_sync.py [--build build] [--clip FILE] [--threads 2]
                                              [--presets avts-compact,avts-mc3-18] [--video-hop 200]
+                                             [--precision float32|bfloat16]
 
 Ours: `avts sync CLIP --json` (decode, both feature elements, avtssync: audio windows every
 40 ms, video windows every 200 ms (--video-hop), shifts of +-600 ms every 40 ms, 5 s context, a report a
 second). Reference: PyAV decode + torchaudio log-mel + the same audio network every 40 ms, frames
 picked by PTS + the same video network every 200 ms (bench_features.py), then the same distance
-curves, context averaging and argmin in torch. Same thread count on both sides. Prints the
-real-time factors and the ratio.
+curves, context averaging and argmin in torch. Same thread count and precision on both sides
+(bfloat16: `avts sync --precision bfloat16` against the networks under torch.autocast("cpu")).
+Prints the real-time factors and the ratio.
 """
 import argparse
 import os
@@ -26,11 +28,13 @@ from bench_features import MC3, PRESETS, ROOT, VGG, reference_audio, reference_v
 AUDIO_HOP_MS, MAX_OFFSET_MS, CONTEXT_S = 40, 600, 5
 
 
-def reference_sync(clip, preset, video_hop_ms=200):
+def reference_sync(clip, preset, video_hop_ms=200, precision="float32"):
     p = PRESETS[preset]
-    audio = reference_audio(clip, VGG(p["audio_width"]).eval(), p["mel_frames"])  # one row per 40 ms
-    video = reference_video(clip, MC3(p["video_width"]).eval(), p["resize"], p["crop"],
-                            hop_frames=video_hop_ms // 40, frames=p["frames"])  # one row per video hop
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+        audio = reference_audio(clip, VGG(p["audio_width"]).eval(), p["mel_frames"])  # one row per 40 ms
+        video = reference_video(clip, MC3(p["video_width"]).eval(), p["resize"], p["crop"],
+                                hop_frames=video_hop_ms // 40, frames=p["frames"])  # one row per video hop
+    audio, video = audio.float(), video.float()
     k = MAX_OFFSET_MS // AUDIO_HOP_MS
     step = video_hop_ms // AUDIO_HOP_MS
     curves, times = [], []
@@ -49,13 +53,14 @@ def reference_sync(clip, preset, video_hop_ms=200):
     return offsets
 
 
-def reference_process(clip, preset, threads, video_hop_ms):
+def reference_process(clip, preset, threads, video_hop_ms, precision):
     """The reference as a program of its own, as a user would run it: Python, torch and PyAV start-up
     included, as ours includes LibTorch's."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     t0 = time.perf_counter()
     subprocess.run([sys.executable, os.path.abspath(__file__), "--reference-only", preset, "--clip", clip,
-                    "--threads", str(threads), "--video-hop", str(video_hop_ms)], check=True, env=env,
+                    "--threads", str(threads), "--video-hop", str(video_hop_ms), "--precision", precision],
+                   check=True, env=env,
                    capture_output=True)
     return time.perf_counter() - t0
 
@@ -68,17 +73,20 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--presets", default="avts-compact,avts-mc3-18")
     ap.add_argument("--video-hop", type=int, default=200, help="ms between video windows, a multiple of 40")
+    ap.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                    help="the networks' arithmetic on both sides")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.reference_only:
         with torch.no_grad():
-            reference_sync(args.clip, args.reference_only, args.video_hop)
+            reference_sync(args.clip, args.reference_only, args.video_hop, args.precision)
         return
     avts = os.path.join(args.build, "tools", "avts")
     env = dict(os.environ, AVTS_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     with av.open(args.clip) as c:
         seconds = float(c.duration) / av.time_base
-    print(f"clip {os.path.basename(args.clip)}: {seconds:.1f} s; threads {args.threads}; video hop {args.video_hop} ms")
+    print(f"clip {os.path.basename(args.clip)}: {seconds:.1f} s; threads {args.threads}; video hop {args.video_hop} ms; "
+          f"{args.precision}")
     with tempfile.TemporaryDirectory() as tmp:
         for preset in args.presets.split(","):
             model = os.path.join(tmp, preset + ".avts")
@@ -86,15 +94,16 @@ def main():
                            capture_output=True)
             t0 = time.perf_counter()
             p = subprocess.run([avts, "sync", args.clip, "--model", model, "--json", "-q",
-                                "--video-hop", str(args.video_hop)], env=env, capture_output=True, text=True)
+                                "--video-hop", str(args.video_hop), "--precision", args.precision], env=env,
+                               capture_output=True, text=True)
             ours = time.perf_counter() - t0
             if p.returncode not in (0, 1):
                 raise SystemExit(p.stderr)
             with torch.no_grad():
                 t0 = time.perf_counter()
-                reports = reference_sync(args.clip, preset, args.video_hop)
+                reports = reference_sync(args.clip, preset, args.video_hop, args.precision)
                 ref = time.perf_counter() - t0
-            ref_process = reference_process(args.clip, preset, args.threads, args.video_hop)
+            ref_process = reference_process(args.clip, preset, args.threads, args.video_hop, args.precision)
             print(f"{preset:12s}: avts sync {ours:6.2f} s ({seconds / ours:6.2f}x real time) | "
                   f"reference {ref:6.2f} s in-process ({seconds / ref:6.2f}x, {len(reports)} reports), "
                   f"{ref_process:6.2f} s as a program | avts sync is {ref / ours:4.2f}x the in-process "

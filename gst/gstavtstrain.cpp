@@ -584,6 +584,8 @@ static gboolean load_model(GstAvtsTrain* self) {
   try {
     if (r.precision == avts::Precision::Float16)
       throw avts::Error("precision float16 cannot train (it needs loss scaling): use bfloat16 or float32");
+    if (r.precision != avts::Precision::Float32 && rank_device(r).rfind("cuda", 0) != 0)
+      throw avts::Error("precision bfloat16 needs a CUDA device to train (device=cuda); on the CPU train in float32");
     if (!r.resume.empty()) {
       const auto trainer = resume_run(self, r, /*distributed=*/false);
       st->model = trainer->model();
@@ -969,7 +971,7 @@ static void install_properties(GObjectClass* gobject_class) {
       g_param_spec_enum("precision", "Precision",
                         "Arithmetic of the training steps on a CUDA device: float32, or bfloat16 autocast "
                         "(the weights and the optimiser stay float32). float16 is refused (it would need loss "
-                        "scaling); the lower precisions need device=cuda.",
+                        "scaling); bfloat16 training needs device=cuda.",
                         GST_TYPE_AVTS_PRECISION, static_cast<gint>(avts::Precision::Float32), flags));
   g_object_class_install_property(
       gobject_class, PROP_DIST_BACKEND,

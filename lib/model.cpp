@@ -191,7 +191,7 @@ const std::string& Model::id() const { return impl_->id; }
 const std::string& Model::device() const { return impl_->device_name; }
 
 void Model::set_precision(Precision precision) {
-  if (precision != Precision::Float32 && !impl_->device.is_cuda())
+  if (precision == Precision::Float16 && !impl_->device.is_cuda())
     throw Error(std::string("precision ") + precision_name(precision) + " needs a CUDA device, but the model is on '" +
                 impl_->device_name + "'");
   impl_->precision = precision;

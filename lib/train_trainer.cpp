@@ -64,6 +64,8 @@ struct Trainer::Impl {
     options.validate();
     if (model->impl().precision == Precision::Float16)
       throw Error("training in float16 needs loss scaling, which avts does not do: train in bfloat16 or float32");
+    if (model->impl().precision != Precision::Float32 && !model->impl().device.is_cuda())
+      throw Error("precision bfloat16 needs a CUDA device to train: on the CPU train in float32");
     for (const auto& p : net->named_parameters())
       // The contrastive loss never reaches the fusion head: leaving it out of the gradient
       // exchange keeps it untouched by the optimiser, as in a single process.

@@ -170,7 +170,7 @@ int cmd_eval(int argc, char** argv) {
        "Below it an estimate is inconclusive (default: avtssync's)", "C"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
       {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
-       "float32 (default); on CUDA also bfloat16 or float16 autocast", "P"},
+       "float32 (default), bfloat16 autocast (also on the CPU), or float16 autocast (CUDA only)", "P"},
       {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print one JSON object with every number", nullptr},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress line", nullptr},
       {}};

@@ -70,7 +70,7 @@ int cmd_features(int argc, char** argv) {
       {"batch-size", 0, 0, G_OPTION_ARG_INT, &batch, "Windows per forward pass", "N"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
       {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
-       "float32 (default); on CUDA also bfloat16 or float16 autocast", "P"},
+       "float32 (default), bfloat16 autocast (also on the CPU), or float16 autocast (CUDA only)", "P"},
       {"times", 0, 0, G_OPTION_ARG_FILENAME, &times,
        "Also write each row's window start (seconds, float64) to this .npy", "TIMES.npy"},
       {}};

@@ -110,7 +110,7 @@ int cmd_sync(int argc, char** argv) {
        "N"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
       {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
-       "float32 (default); on CUDA also bfloat16 or float16 autocast", "P"},
+       "float32 (default), bfloat16 autocast (also on the CPU), or float16 autocast (CUDA only)", "P"},
       {"shift-audio", 0, 0, G_OPTION_ARG_INT, &shift_audio,
        "Move the audio by MS before measuring (positive = earlier): a test of the measurement", "MS"},
       {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON: one object per report and the summary", nullptr},

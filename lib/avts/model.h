@@ -15,9 +15,11 @@ enum class Modality { Audio, Video };
 
 const char* modality_name(Modality m);  // "audio" / "video"
 
-// Arithmetic of the forward passes (inference and training) on a CUDA device: float32, or
-// autocast to bfloat16 / float16 as torch.autocast does (convolutions and matrix products in
-// the lower precision, reductions in float32). Training takes float32 or bfloat16.
+// Arithmetic of the forward passes: float32, or autocast to bfloat16 / float16 as
+// torch.autocast does (convolutions and matrix products in the lower precision, reductions in
+// float32). On a CUDA device all three; on the CPU float32 or bfloat16 (inference only: CPUs
+// with AVX512-BF16 or AMX run the networks faster in it). Training takes float32, or bfloat16
+// on a CUDA device.
 enum class Precision { Float32, BFloat16, Float16 };
 
 const char* precision_name(Precision p);  // "float32" / "bfloat16" / "float16"
@@ -50,8 +52,8 @@ class Model {
   const std::string& id() const;
   const std::string& device() const;
 
-  // Lower precisions need a CUDA device: throws avts::Error on the CPU. Set it before the
-  // model is shared with featurizers or a trainer.
+  // float16 needs a CUDA device: throws avts::Error on the CPU. Set it before the model is
+  // shared with featurizers or a trainer.
   void set_precision(Precision precision);
   Precision precision() const;
 

@@ -359,19 +359,26 @@ TEST_F(AudioFeat, CudaDeviceOnACpuBuildIsAClearError) {
   gst_object_unref(e);
 }
 
-TEST_F(AudioFeat, LowerPrecisionOnTheCpuIsAClearError) {
+TEST_F(AudioFeat, Float16OnTheCpuIsAClearError) {
   GstElement* e = make_element("avtsaudiofeat");
   gint precision = -1;
   g_object_get(e, "precision", &precision, nullptr);
   EXPECT_EQ(precision, static_cast<gint>(avts::Precision::Float32));
   // The enum is listed by name, as gst-launch and gst-inspect use it.
-  gst_util_set_object_arg(G_OBJECT(e), "precision", "bfloat16");
+  gst_util_set_object_arg(G_OBJECT(e), "precision", "float16");
   g_object_get(e, "precision", &precision, nullptr);
-  EXPECT_EQ(precision, static_cast<gint>(avts::Precision::BFloat16));
+  EXPECT_EQ(precision, static_cast<gint>(avts::Precision::Float16));
   ErrorMessage error;
   EXPECT_EQ(set_state_in_pipeline(e, GST_STATE_READY, &error), GST_STATE_CHANGE_FAILURE);
   ASSERT_TRUE(error.posted);
-  EXPECT_NE(error.text.find("precision bfloat16 needs a CUDA device"), std::string::npos) << error.text;
+  EXPECT_NE(error.text.find("precision float16 needs a CUDA device"), std::string::npos) << error.text;
+  gst_object_unref(e);
+
+  // bfloat16 runs on the CPU too.
+  e = make_element("avtsaudiofeat");
+  gst_util_set_object_arg(G_OBJECT(e), "precision", "bfloat16");
+  EXPECT_NE(set_state_in_pipeline(e, GST_STATE_READY, &error), GST_STATE_CHANGE_FAILURE);
+  gst_element_set_state(e, GST_STATE_NULL);
   gst_object_unref(e);
 
   // float32 on the CPU: the default, and it loads.

@@ -77,7 +77,8 @@ TEST(CudaModel, PrecisionNamesAndRefusals) {
   EXPECT_STREQ(precision_name(Precision::BFloat16), "bfloat16");
   EXPECT_THROW(parse_precision("int8"), Error);
   const auto cpu = Model::create(small_config(), 1);
-  EXPECT_THROW(cpu->set_precision(Precision::BFloat16), Error);  // needs a CUDA device
+  EXPECT_THROW(cpu->set_precision(Precision::Float16), Error);  // needs a CUDA device
+  cpu->set_precision(Precision::BFloat16);  // CPU autocast
   cpu->set_precision(Precision::Float32);
   EXPECT_THROW(VideoClipEmbedder{cpu}, Error);  // the GPU extractors want a model on the GPU
 }

@@ -363,6 +363,35 @@ TEST_F(ModelTest, EmbedLayersAndDims) {
   model->impl().net->eval();
 }
 
+// bfloat16 autocast on the CPU: the same embeddings within its precision, not float32's
+// arithmetic; float16 stays CUDA-only.
+TEST_F(ModelTest, BFloat16OnTheCpuStaysCloseToFloat32) {
+  const auto model = Model::create(tiny_config(), 1);
+  EXPECT_THROW(model->set_precision(Precision::Float16), Error);
+  for (Modality mod : {Modality::Audio, Modality::Video}) {
+    const auto x = random_input(*model, mod, 4, 7);
+    model->set_precision(Precision::Float32);
+    const auto full = embed(*model, mod, x, 4, "embedding");
+    model->set_precision(Precision::BFloat16);
+    const auto low = embed(*model, mod, x, 4, "embedding");
+    model->set_precision(Precision::Float32);
+    ASSERT_EQ(full.size(), low.size());
+    const size_t dim = full.size() / 4;
+    bool differs = false;
+    for (size_t k = 0; k < 4; ++k) {
+      double dot = 0;  // both are unit vectors
+      for (size_t j = 0; j < dim; ++j) {
+        dot += double(full[k * dim + j]) * low[k * dim + j];
+        differs = differs || full[k * dim + j] != low[k * dim + j];
+      }
+      EXPECT_GT(dot, 0.99) << modality_name(mod) << " window " << k;
+    }
+    EXPECT_TRUE(differs) << modality_name(mod) << ": computed in float32?";
+    // Autocast is left as it was found: float32 again gives float32's numbers.
+    EXPECT_EQ(embed(*model, mod, x, 4, "embedding"), full);
+  }
+}
+
 TEST_F(ModelTest, EmbedIsThreadSafe) {
   const auto model = Model::create(tiny_config(), 1);
   const auto x = random_input(*model, Modality::Video, 2, 4);
