@@ -136,7 +136,8 @@ def main():
     a = ap.parse_args()
     if a.quick:
         a.files = 6
-    files = grid_files(a.media, a.files)
+    # Absolute: the manifest is written elsewhere, and its relative lines mean "beside the manifest".
+    files = grid_files(os.path.abspath(a.media), a.files)
     with tempfile.TemporaryDirectory() as work:
         manifest = os.path.join(work, "train.txt")
         with open(manifest, "w") as f:
