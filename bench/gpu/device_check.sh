@@ -11,7 +11,7 @@
 #      no group) and the benchmark (bench_gpu.py); 5. the other lib tests.
 # Logs and results go to $OUT (default /tmp/avts-gpu-check). Run from the repository root:
 #   bash bench/gpu/device_check.sh
-# BENCH=0 leaves out step 4, LIB_TESTS=0 step 5.
+# BENCH=0 leaves out step 4 (GROUP_BENCH=1 keeps its gradient-exchange part), LIB_TESTS=0 step 5.
 # Dry run on a machine without a GPU: DRY_RUN=1 LIBTORCH= bash bench/gpu/device_check.sh
 # (the system LibTorch; the GPU tests skip; the PyTorch side of the bench on the CPU).
 set -uo pipefail
