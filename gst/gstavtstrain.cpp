@@ -551,9 +551,6 @@ static avts::DistributedOptions distributed_options(const Settings& r) {
   return d;
 }
 
-// Where this rank trains: device=cuda is the GPU its LOCAL_RANK names when several ranks run.
-static std::string rank_device(const Settings& r) { return distributed_options(r).rank_device(r.device); }
-
 // Continues the run of the `resume` checkpoint. Data-parallel runs join their group here.
 static std::unique_ptr<avts::Trainer> resume_run(GstAvtsTrain* self, const Settings& r, bool distributed) {
   if (r.train.epochs <= 0)
@@ -561,8 +558,9 @@ static std::unique_ptr<avts::Trainer> resume_run(GstAvtsTrain* self, const Setti
   if (!r.model_file.empty())
     throw avts::Error("resume and model-file exclude each other: the checkpoint brings the model");
   avts::TrainOptions o = train_options(self, r);
-  if (distributed) o.distributed = distributed_options(r);
-  auto trainer = avts::Trainer::resume(r.resume, o, rank_device(r));
+  const avts::DistributedOptions d = distributed_options(r);
+  if (distributed) o.distributed = d;
+  auto trainer = avts::Trainer::resume(r.resume, o, d.rank_device(r.device));
   trainer->model()->set_precision(r.precision);
   return trainer;
 }
@@ -582,9 +580,13 @@ static gboolean load_model(GstAvtsTrain* self) {
   }
   st->first_epoch = 0;
   try {
+    // Where this rank trains: device=cuda is the GPU its LOCAL_RANK names when several ranks run.
+    const avts::DistributedOptions dist = distributed_options(r);
+    const std::string device = dist.rank_device(r.device);
+    dist.check_backend(device);  // before any media is decoded
     if (r.precision == avts::Precision::Float16)
       throw avts::Error("precision float16 cannot train (it needs loss scaling): use bfloat16 or float32");
-    if (r.precision != avts::Precision::Float32 && rank_device(r).rfind("cuda", 0) != 0)
+    if (r.precision != avts::Precision::Float32 && device.rfind("cuda", 0) != 0)
       throw avts::Error("precision bfloat16 needs a CUDA device to train (device=cuda); on the CPU train in float32");
     if (!r.resume.empty()) {
       const auto trainer = resume_run(self, r, /*distributed=*/false);
@@ -593,15 +595,14 @@ static gboolean load_model(GstAvtsTrain* self) {
     } else if (!r.model_file.empty()) {
       if (!g_file_test(r.model_file.c_str(), G_FILE_TEST_EXISTS))
         throw avts::Error("Could not load model file '" + r.model_file + "': no such file.");
-      st->model = avts::Model::load(r.model_file, rank_device(r));
+      st->model = avts::Model::load(r.model_file, device);
     } else {
       avts::ModelConfig config = avts::ModelConfig::preset_config(r.preset);
       config.provenance["created-by"] = "avtstrain";
       config.provenance["trained"] = "yes";
-      st->model = avts::Model::create(config, r.train.seed, rank_device(r));
+      st->model = avts::Model::create(config, r.train.seed, device);
     }
     st->model->set_precision(r.precision);
-    distributed_options(r).check_backend(rank_device(r));  // before any media is decoded
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", e.what()),
                       ("model-file '%s', resume '%s', preset '%s', device '%s'", r.model_file.c_str(), r.resume.c_str(),

@@ -85,12 +85,18 @@ namespace train {
 
 namespace {
 
-// Gloo unless the model is on a GPU and NCCL is there; an explicit choice is checked.
+// Gloo unless the model is on a GPU and NCCL is there; an explicit choice is checked. Throws
+// when the build lacks the backend chosen.
 DistBackend choose_backend(const DistributedOptions& d, const torch::Device& model_device) {
-  d.check_backend(model_device.is_cuda() ? "cuda" : "cpu");
-  if (d.backend != DistBackend::Auto) return d.backend;
-  return model_device.is_cuda() && DistributedOptions::available(DistBackend::Nccl) ? DistBackend::Nccl
-                                                                                    : DistBackend::Gloo;
+  d.check_backend(model_device.is_cuda() ? "cuda" : "cpu");  // NCCL's reasons
+  const DistBackend chosen = d.backend != DistBackend::Auto ? d.backend
+                             : model_device.is_cuda() && DistributedOptions::available(DistBackend::Nccl)
+                                 ? DistBackend::Nccl
+                                 : DistBackend::Gloo;
+  if (!DistributedOptions::available(chosen))  // only Gloo gets here: NCCL was checked above
+    throw Error("distributed training (world size " + std::to_string(d.world_size) +
+                ") needs c10d with Gloo, which this avts was built without (install libgloo-dev and rebuild)");
+  return chosen;
 }
 
 }  // namespace
@@ -154,10 +160,6 @@ ProcessGroup::ProcessGroup(const DistributedOptions& d, const torch::Device& mod
     : impl_(std::make_unique<Impl>()), rank_(d.rank), size_(d.world_size) {
   backend_ = choose_backend(d, model_device);
   if (backend_ == DistBackend::Nccl) device_ = model_device;
-  if (!DistributedOptions::available(backend_))
-    throw Error(std::string("distributed training (world size ") + std::to_string(d.world_size) + ") over " +
-                dist_backend_name(backend_) + " needs c10d with " + dist_backend_name(backend_) +
-                ", which this avts was built without (for gloo: install libgloo-dev and rebuild)");
   const std::string where = d.master_addr + ":" + std::to_string(d.master_port);
   try {
     const std::chrono::seconds timeout(d.timeout_s);
@@ -252,9 +254,7 @@ struct ProcessGroup::Impl {};
 
 ProcessGroup::ProcessGroup(const DistributedOptions& d, const torch::Device& model_device)
     : rank_(d.rank), size_(d.world_size) {
-  backend_ = choose_backend(d, model_device);
-  throw Error("distributed training (world size " + std::to_string(d.world_size) +
-              ") needs c10d with Gloo, which this avts was built without (install libgloo-dev and rebuild)");
+  backend_ = choose_backend(d, model_device);  // throws: this build has neither backend
 }
 
 ProcessGroup::~ProcessGroup() = default;

@@ -5,9 +5,6 @@
 // is an error; a missing output is refused.
 #include <glib/gstdio.h>
 #include <gst/gst.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -19,6 +16,7 @@
 #include "avts/model.h"
 #include "avts/train.h"
 #include "element_test.h"
+#include "../lib/free_port.h"
 
 using namespace avts_test;
 
@@ -324,19 +322,6 @@ TEST_F(Train, TrainerDoneBeforeTheStreamStopsUpstream) {
   gst_object_unref(d);
 }
 
-// A port no one listens on, for a rendezvous of one.
-static int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // dist-backend: a backend named explicitly joins its group even alone (one rank over Gloo
 // trains as usual, and the provenance says how); NCCL for a model on the CPU is refused.
 TEST_F(Train, DistBackendNamesTheGroupsBackend) {
@@ -349,7 +334,7 @@ TEST_F(Train, DistBackendNamesTheGroupsBackend) {
            "avtstrain name=t chunk=1.5 batch-size=4 model-file=\"" +
            TinyModel::get().path() + "\" output=\"" + output + "\" dist-backend=" + backend;
   };
-  g_setenv("MASTER_PORT", std::to_string(free_port()).c_str(), TRUE);
+  g_setenv("MASTER_PORT", std::to_string(avts::test::free_port()).c_str(), TRUE);
   if (avts::DistributedOptions::available(avts::DistBackend::Gloo)) {
     const std::string output = scratch.path("gloo.avts");
     TrainRun gloo(description("gloo", output), output);
@@ -371,6 +356,11 @@ TEST_F(Train, DistBackendNamesTheGroupsBackend) {
   gint backend = 0;
   g_object_get(t, "dist-backend", &backend, nullptr);
   EXPECT_EQ(backend, static_cast<gint>(avts::DistBackend::Nccl));
+  // Refused when the model is loaded (READY), before any media is decoded.
+  g_object_set(t, "output", scratch.path("never.avts").c_str(), "model-file", TinyModel::get().path().c_str(), nullptr);
+  ErrorMessage refused;
+  EXPECT_EQ(set_state_in_pipeline(t, GST_STATE_READY, &refused), GST_STATE_CHANGE_FAILURE);
+  EXPECT_NE(refused.text.find("distributed backend nccl"), std::string::npos) << refused.text;
   gst_object_unref(t);
 }
 

@@ -4,10 +4,8 @@
 // GPUs; on one GPU, NCCL's collectives and a one-rank NCCL run. And the launch environment
 // (torchrun, Slurm) is read as those launchers set it, the backend chosen as asked.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +18,7 @@
 #include <thread>
 
 #include "avts/error.h"
+#include "free_port.h"
 #include "temp_dir.h"
 #include "train_fixtures.h"
 
@@ -27,6 +26,7 @@ extern char** environ;
 
 using namespace avts;
 using avts::test::blink_corpus;
+using avts::test::free_port;
 using avts::test::path_exists;
 using avts::test::run_epoch;
 using avts::test::TempDir;
@@ -48,18 +48,6 @@ struct ScopedEnv {
       it->second ? setenv(it->first.c_str(), it->second->c_str(), 1) : unsetenv(it->first.c_str());
   }
 };
-
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // One rank of TrainDistributed.Worker; `device` and `backend` as the worker reads them
 // (device "cuda": each rank on the GPU of its LOCAL_RANK).

@@ -208,6 +208,15 @@ TEST(TrainRun, UnusableInputIsReported) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("at least two files"), std::string::npos) << e.what();
   }
+  // bfloat16 runs inference on the CPU, but training in it needs a CUDA device.
+  auto lower = Model::create(tiny_train_config(), 1);
+  lower->set_precision(Precision::BFloat16);
+  try {
+    Trainer refused(lower, o);
+    FAIL() << "bfloat16 training on the CPU was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bfloat16 needs a CUDA device to train"), std::string::npos) << e.what();
+  }
   // Options out of range.
   o.batch_size = 7;
   EXPECT_THROW(Trainer(Model::create(tiny_train_config(), 1), o), Error);
