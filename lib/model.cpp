@@ -2,6 +2,7 @@
 // batched inference, and matching a model file's tensors against the architecture.
 #include "avts/model.h"
 
+#include <dlfcn.h>
 #include <glib.h>
 
 #include <algorithm>
@@ -128,6 +129,20 @@ bool single_clip_is_slow(const ModelConfig& c, const torch::Device& device) {
          int64_t(c.video_base_width) * c.video_frames_per_clip() * c.video.crop / 2 <= 20480;
 }
 
+// LibTorch's matrix products go through libblas.so.3. When that is OpenBLAS, its own pool of
+// one thread per core wakes for every product and then spins in sched_yield for a while: for
+// the networks' small projections that cost a fifth of `avts sync`'s CPU on 2 cores (the
+// convolutions run in oneDNN on LibTorch's threads). So one BLAS thread, unless the user chose
+// otherwise with OPENBLAS_NUM_THREADS.
+void single_threaded_blas() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (g_getenv("OPENBLAS_NUM_THREADS")) return;
+    using SetThreads = void (*)(int);
+    if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+  });
+}
+
 }  // namespace
 
 const char* modality_name(Modality m) { return m == Modality::Audio ? "audio" : "video"; }
@@ -143,7 +158,7 @@ Precision parse_precision(const std::string& name) {
   throw Error("unknown precision '" + name + "' (use float32, bfloat16 or float16)");
 }
 
-Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { single_threaded_blas(); }
 Model::~Model() = default;
 
 std::shared_ptr<Model> Model::create(const ModelConfig& config, uint64_t seed, const std::string& device) {

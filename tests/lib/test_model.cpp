@@ -1,6 +1,7 @@
 // avts::Model: create / save / load round trips, the content id, atomic saving, clear
 // errors for bad model files, devices, and embed().
 #include <caffe2/serialize/inline_container.h>
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -410,6 +411,17 @@ TEST_F(ModelTest, SetThreads) {
   EXPECT_EQ(torch::get_num_threads(), 1);
   EXPECT_THROW(Model::set_threads(-1), Error);
   Model::set_threads(2);
+}
+
+// OpenBLAS's own thread pool spins in sched_yield after each product; a model leaves BLAS on
+// one thread (the project installs OpenBLAS: scripts/bootstrap.sh).
+TEST_F(ModelTest, OpenBlasRunsOnOneThread) {
+  using GetThreads = int (*)();
+  const auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (!get) GTEST_SKIP() << "LibTorch's libblas.so.3 is not OpenBLAS here";
+  ASSERT_EQ(getenv("OPENBLAS_NUM_THREADS"), nullptr) << "the test needs OpenBLAS's own default";
+  const auto model = Model::create(tiny_config(), 1);
+  EXPECT_EQ(get(), 1);
 }
 
 TEST(ModalityName, Names) {
