@@ -3,6 +3,7 @@
 // input pixels with the same weights.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "avts/config.h"
@@ -30,6 +31,12 @@ struct PixelRect {
   int x = 0, y = 0, width = 0, height = 0;
 };
 PixelRect region_pixels(const VideoFrontEndConfig& config, int width, int height);
+
+// `region` of a packed RGB frame (rows `stride` bytes apart) resized to out_w x out_h with the
+// antialiased bilinear filter above, rounded to bytes (half to even, as torch.round) into `out`
+// (out_h x out_w x 3). What the trainer stores of each frame: the inference front end's pixels
+// before its crop.
+void resize_rgb(const uint8_t* data, int stride, const PixelRect& region, int out_w, int out_h, uint8_t* out);
 
 // The taps of one frame size: the region taken, its short side resized to `resize` (long side
 // scaled and truncated, as torchvision's Resize(int)), then the centre `crop` x `crop`. The

@@ -3,6 +3,7 @@
 // (random crop, flip, exact audio gain).
 #include <gtest/gtest.h>
 
+#include <random>
 #include <set>
 
 #include "avts/error.h"
@@ -240,6 +241,40 @@ TEST(TrainClips, RegionIsCutAsTheInferenceFrontEndCutsIt) {
   again.push_video(0, RgbImage{rgb.data(), 160, 120, 480});
   again.push_audio(0, audio.data(), audio.size());
   EXPECT_THROW(store(std::move(again), c), avts::Error);
+}
+
+// The stored frames are what torch's antialiased bilinear resize (torchvision's Resize) makes of
+// the region, to one level of rounding: the trainer computes them with the front end's taps.
+TEST(TrainClips, StoredFramesAreTorchsAntialiasedResize) {
+  ModelConfig c = tiny_train_config();
+  c.video.region = {0.1, 0.3, 0.7, 0.6};
+  TrainingFile file(c, "f");
+  const int w = 203, h = 151, stride = 3 * w + 5;  // odd sizes, padded rows
+  std::vector<uint8_t> rgb(static_cast<size_t>(stride) * h);
+  std::mt19937 rng(3);
+  for (auto& v : rgb) v = static_cast<uint8_t>(rng());
+  for (int k = 0; k < 25; ++k) file.push_video(k * 40 * kMs, RgbImage{rgb.data(), w, h, stride});
+  const std::vector<float> audio(16000, 0.0f);
+  file.push_audio(0, audio.data(), audio.size());
+  const auto stored = store(std::move(file), c);
+
+  // The region in pixels: x 20..162, y 45..136 (142 x 91), short side to 36: 56 x 36.
+  const torch::Tensor frame = torch::from_blob(rgb.data(), {h, w, 3}, {stride, 3, 1}, torch::kUInt8);
+  const torch::Tensor region = frame.slice(0, 45, 136).slice(1, 20, 162).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);
+  const torch::Tensor expected =
+      torch::nn::functional::interpolate(region, torch::nn::functional::InterpolateFuncOptions()
+                                                     .size(std::vector<int64_t>{36, 56})
+                                                     .mode(torch::kBilinear)
+                                                     .align_corners(false)
+                                                     .antialias(true))
+          .round()
+          .clamp(0, 255)
+          .squeeze(0)
+          .permute({1, 2, 0});
+  ASSERT_EQ(stored->video.sizes(), (std::vector<int64_t>{25, 36, 56, 3}));
+  const torch::Tensor got = stored->video[0].to(torch::kFloat32);
+  EXPECT_LE((got - expected).abs().max().item<float>(), 1.0f);
+  EXPECT_GT(torch::eq(got, expected).to(torch::kFloat32).mean().item<float>(), 0.99f);
 }
 
 TEST(TrainClips, RandomCropsStayInsideTheFrame) {
