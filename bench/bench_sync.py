@@ -3,7 +3,7 @@
 
 Usage: /usr/bin/python3 bench/bench_sync.py [--build build] [--clip FILE] [--threads 2]
                                              [--presets avts-compact,avts-mc3-18] [--video-hop 200]
-                                             [--precision float32|bfloat16]
+                                             [--precision float32|bfloat16] [--loops N]
 
 Ours: `avts sync CLIP --json` (decode, both feature elements, avtssync: audio windows every
 40 ms, video windows every 200 ms (--video-hop), shifts of +-600 ms every 40 ms, 5 s context, a report a
@@ -11,10 +11,16 @@ second). Reference: PyAV decode + torchaudio log-mel + the same audio network ev
 picked by PTS + the same video network every 200 ms (bench_features.py), then the same distance
 curves, context averaging and argmin in torch. Same thread count and precision on both sides
 (bfloat16: `avts sync --precision bfloat16` against the networks under torch.autocast("cpu")).
-Prints the real-time factors and the ratio.
+Prints the real-time factors and the ratio, and two floors measured in the same run: the
+start of the avts program (loading LibTorch, `avts --version`) and decoding the clip with
+GStreamer alone (both streams into fakesinks). No avts command on the clip can be faster than
+the two together. --loops N runs both sides on the clip played N times over (remuxed, not
+re-encoded, into one file), where start-up weighs less: the steady-state rate.
 """
 import argparse
+import json
 import os
+import pathlib
 import subprocess
 import sys
 import tempfile
@@ -65,6 +71,35 @@ def reference_process(clip, preset, threads, video_hop_ms, precision):
     return time.perf_counter() - t0
 
 
+def looped_clip(clip, loops, folder):
+    """The clip N times over in one Matroska file: splitmuxsrc plays the copies as one stream.
+    For an H.264 + AAC clip such as the default one."""
+    ext = os.path.splitext(clip)[1]
+    for i in range(loops):
+        os.symlink(os.path.abspath(clip), os.path.join(folder, f"part{i:04d}{ext}"))
+    out = os.path.join(folder, "looped.mkv")
+    subprocess.run(["gst-launch-1.0", "-q", "splitmuxsrc", f"location={folder}/part*{ext}", "name=s",
+                    "s.video_0", "!", "queue", "!", "h264parse", "!", "matroskamux", "name=m", "!", "filesink",
+                    f"location={out}", "s.audio_0", "!", "queue", "!", "aacparse", "!", "m."], check=True)
+    return out
+
+
+def timed_run(cmd, env=None):
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def networks_alone(build, preset, seconds, video_hop_ms, threads):
+    """Seconds the two networks need for the clip's windows (every 40 ms audio, every hop video) at
+    `avts sync`'s batch sizes, on random input: what the job costs with nothing else to do."""
+    def rate(modality, batch, iterations):
+        out = subprocess.run([os.path.join(build, "bench", "model_bench"), preset, modality, str(batch),
+                              str(iterations), str(threads)], check=True, capture_output=True, text=True).stdout
+        return json.loads(out)["clips_per_s"]
+    return seconds / (AUDIO_HOP_MS / 1000) / rate("audio", 32, 30) + seconds / (video_hop_ms / 1000) / rate("video", 8, 15)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reference-only", metavar="PRESET", help="run only the reference (timed by the parent)")
@@ -75,6 +110,7 @@ def main():
     ap.add_argument("--video-hop", type=int, default=200, help="ms between video windows, a multiple of 40")
     ap.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
                     help="the networks' arithmetic on both sides")
+    ap.add_argument("--loops", type=int, default=1, help="play the clip this many times over (steady state)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.reference_only:
@@ -83,15 +119,27 @@ def main():
         return
     avts = os.path.join(args.build, "tools", "avts")
     env = dict(os.environ, AVTS_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    loops_dir = tempfile.TemporaryDirectory()
+    if args.loops > 1:
+        args.clip = looped_clip(args.clip, args.loops, loops_dir.name)
     with av.open(args.clip) as c:
         seconds = float(c.duration) / av.time_base
     print(f"clip {os.path.basename(args.clip)}: {seconds:.1f} s; threads {args.threads}; video hop {args.video_hop} ms; "
           f"{args.precision}")
+    start = min(timed_run([avts, "--version"], env) for _ in range(3))
+    decode = min(timed_run(["gst-launch-1.0", "-q", "uridecodebin", "uri=" + pathlib.Path(os.path.abspath(args.clip)).as_uri(),
+                            "name=d", "d.", "!", "queue", "!", "fakesink", "d.", "!", "queue", "!", "fakesink"])
+                 for _ in range(2))
+    print(f"floors: avts start {start:.2f} s, decoding alone {decode:.2f} s ({seconds / decode:.1f}x real time); "
+          f"together {seconds / (start + decode):.1f}x real time at most", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for preset in args.presets.split(","):
             model = os.path.join(tmp, preset + ".avts")
             subprocess.run([avts, "init", "--preset", preset, "-o", model], check=True, env=env,
                            capture_output=True)
+            nets = networks_alone(args.build, preset, seconds, args.video_hop, args.threads)
+            print(f"{preset:12s}: its networks alone (bench/model_bench, batches 32 audio / 8 video, random input) "
+                  f"{nets:.2f} s ({seconds / nets:.1f}x real time at most)", flush=True)
             t0 = time.perf_counter()
             p = subprocess.run([avts, "sync", args.clip, "--model", model, "--json", "-q",
                                 "--video-hop", str(args.video_hop), "--precision", args.precision], env=env,
