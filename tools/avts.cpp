@@ -1,6 +1,7 @@
 // avts: the command-line front end. Every media-handling subcommand builds a GStreamer
 // pipeline from the project's own elements.
 #include <gst/gst.h>
+#include <malloc.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +37,18 @@ void usage(FILE* out) {
   std::fprintf(out, "\nRun 'avts COMMAND --help' for a command's options.\n");
 }
 
+// LibTorch takes every batch's tensors (megabytes) from malloc and frees them after. glibc's
+// defaults give that memory back to the kernel (trimming the heaps) and fault it in again,
+// zeroed, for the next batch: a fifth of avts sync's CPU time was the kernel's. So the heaps
+// keep what they free, up to 1 GiB, and blocks up to 32 MiB come from them (fixing the trim
+// threshold alone would leave every block over 128 KiB to mmap: worse). A few MB more resident;
+// avts sync on 325 s of video 8 % faster. Left alone when the user tunes malloc.
+void keep_freed_memory() {
+  if (g_getenv("GLIBC_TUNABLES") || g_getenv("MALLOC_TRIM_THRESHOLD_") || g_getenv("MALLOC_MMAP_THRESHOLD_")) return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 }  // namespace
 
 std::string avts::default_model_path() {
@@ -46,6 +59,7 @@ std::string avts::default_model_path() {
 }
 
 int main(int argc, char** argv) {
+  keep_freed_memory();
   gst_init(nullptr, nullptr);
   // Run from the build tree, the command loads the plugin built beside it, in this process:
   // scanning the folder would start gst-plugin-scanner, which loads LibTorch a second time
