@@ -57,7 +57,7 @@ PixelRect region_pixels(const VideoFrontEndConfig& config, int width, int height
 }
 
 void resize_rgb(const uint8_t* data, int stride, const PixelRect& region, int out_w, int out_h, uint8_t* out) {
-  ResampleTaps tx = resample_taps(region.width, out_w, 0, out_w);
+  const ResampleTaps tx = resample_taps(region.width, out_w, 0, out_w);
   const ResampleTaps ty = resample_taps(region.height, out_h, 0, out_h);
   // As FramePreprocessor::process: a vertical pass over whole rows, then a horizontal one.
   const size_t row_values = 3 * static_cast<size_t>(region.width);

@@ -419,7 +419,7 @@ TEST_F(ModelTest, OpenBlasRunsOnOneThread) {
   using GetThreads = int (*)();
   const auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
   if (!get) GTEST_SKIP() << "LibTorch's libblas.so.3 is not OpenBLAS here";
-  ASSERT_EQ(getenv("OPENBLAS_NUM_THREADS"), nullptr) << "the test needs OpenBLAS's own default";
+  if (getenv("OPENBLAS_NUM_THREADS")) GTEST_SKIP() << "OPENBLAS_NUM_THREADS is set: the user's choice stands";
   const auto model = Model::create(tiny_config(), 1);
   EXPECT_EQ(get(), 1);
 }
