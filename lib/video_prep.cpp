@@ -29,33 +29,11 @@ void FramePreprocessor::process(const RgbImage& image, float* out) const {
 
   const int crop = config_.crop;
   const CropTaps taps = crop_taps(config_, image.width, image.height);
-  const ResampleTaps& tx = taps.x;
-  const ResampleTaps& ty = taps.y;
   const Normalisation norm = normalisation(config_);
-
-  // Vertical pass first: an output row is a weighted sum of whole input rows, a loop that
-  // vectorises. Only the input columns the cropped output columns read are summed.
-  const int col_begin = tx.first.front();
-  const size_t row_values = 3 * static_cast<size_t>(tx.first.back() + tx.count.back() - col_begin);
-  std::vector<float> row(row_values);
   const size_t plane = static_cast<size_t>(crop) * crop;
-  for (int y = 0; y < crop; ++y) {
-    std::fill(row.begin(), row.end(), 0.0f);
-    const float* wy = ty.weights.data() + static_cast<size_t>(y) * ty.max_taps;
-    for (int j = 0; j < ty.count[y]; ++j) {
-      const uint8_t* src = image.data + static_cast<size_t>(ty.first[y] + j) * image.stride + 3 * col_begin;
-      for (size_t i = 0; i < row_values; ++i) row[i] += wy[j] * src[i];
-    }
-    // Horizontal pass, normalised into the three planes.
-    for (int x = 0; x < crop; ++x) {
-      const float* wx = tx.weights.data() + static_cast<size_t>(x) * tx.max_taps;
-      const float* p = row.data() + 3 * (tx.first[x] - col_begin);
-      float rgb[3] = {0, 0, 0};
-      for (int j = 0; j < tx.count[x]; ++j, p += 3)
-        for (int c = 0; c < 3; ++c) rgb[c] += wx[j] * p[c];
-      for (int c = 0; c < 3; ++c) out[c * plane + static_cast<size_t>(y) * crop + x] = rgb[c] * norm.gain[c] + norm.bias[c];
-    }
-  }
+  resample_rgb(image.data, image.stride, taps.x, taps.y, [&](int y, int x, const float* rgb) {
+    for (int c = 0; c < 3; ++c) out[c * plane + static_cast<size_t>(y) * crop + x] = rgb[c] * norm.gain[c] + norm.bias[c];
+  });
 }
 
 }  // namespace avts

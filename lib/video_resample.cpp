@@ -57,29 +57,14 @@ PixelRect region_pixels(const VideoFrontEndConfig& config, int width, int height
 }
 
 void resize_rgb(const uint8_t* data, int stride, const PixelRect& region, int out_w, int out_h, uint8_t* out) {
-  const ResampleTaps tx = resample_taps(region.width, out_w, 0, out_w);
-  const ResampleTaps ty = resample_taps(region.height, out_h, 0, out_h);
-  // As FramePreprocessor::process: a vertical pass over whole rows, then a horizontal one.
-  const size_t row_values = 3 * static_cast<size_t>(region.width);
-  std::vector<float> row(row_values);
-  const uint8_t* origin = data + static_cast<size_t>(region.y) * stride + 3 * static_cast<size_t>(region.x);
-  for (int y = 0; y < out_h; ++y) {
-    std::fill(row.begin(), row.end(), 0.0f);
-    const float* wy = ty.weights.data() + static_cast<size_t>(y) * ty.max_taps;
-    for (int j = 0; j < ty.count[y]; ++j) {
-      const uint8_t* src = origin + static_cast<size_t>(ty.first[y] + j) * stride;
-      for (size_t i = 0; i < row_values; ++i) row[i] += wy[j] * src[i];
-    }
-    uint8_t* dst = out + static_cast<size_t>(y) * out_w * 3;
-    for (int x = 0; x < out_w; ++x) {
-      const float* wx = tx.weights.data() + static_cast<size_t>(x) * tx.max_taps;
-      const float* p = row.data() + 3 * static_cast<size_t>(tx.first[x]);
-      float rgb[3] = {0, 0, 0};
-      for (int j = 0; j < tx.count[x]; ++j, p += 3)
-        for (int c = 0; c < 3; ++c) rgb[c] += wx[j] * p[c];
-      for (int c = 0; c < 3; ++c) dst[3 * x + c] = static_cast<uint8_t>(std::clamp(std::nearbyint(rgb[c]), 0.0f, 255.0f));
-    }
-  }
+  ResampleTaps tx = resample_taps(region.width, out_w, 0, out_w);
+  ResampleTaps ty = resample_taps(region.height, out_h, 0, out_h);
+  for (int& f : tx.first) f += region.x;
+  for (int& f : ty.first) f += region.y;
+  resample_rgb(data, stride, tx, ty, [&](int y, int x, const float* rgb) {
+    uint8_t* dst = out + (static_cast<size_t>(y) * out_w + x) * 3;
+    for (int c = 0; c < 3; ++c) dst[c] = static_cast<uint8_t>(std::clamp(std::nearbyint(rgb[c]), 0.0f, 255.0f));
+  });
 }
 
 CropTaps crop_taps(const VideoFrontEndConfig& config, int width, int height) {

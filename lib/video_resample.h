@@ -3,6 +3,8 @@
 // input pixels with the same weights.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -32,10 +34,36 @@ struct PixelRect {
 };
 PixelRect region_pixels(const VideoFrontEndConfig& config, int width, int height);
 
-// `region` of a packed RGB frame (rows `stride` bytes apart) resized to out_w x out_h with the
-// antialiased bilinear filter above, rounded to bytes (half to even, as torch.round) into `out`
-// (out_h x out_w x 3). What the trainer stores of each frame: the inference front end's pixels
-// before its crop.
+// Resamples a packed RGB frame (rows `stride` bytes apart) with taps that index its pixels:
+// a vertical pass over whole rows (a loop that vectorises), then a horizontal one; only the
+// columns the taps read are summed. Calls store(y, x, rgb) for every output pixel, rgb[3] in
+// 0..255. Shared by the inference front end and the trainer's frames.
+template <typename Store>
+void resample_rgb(const uint8_t* data, int stride, const ResampleTaps& tx, const ResampleTaps& ty, Store store) {
+  const int col_begin = tx.first.front();
+  const size_t row_values = 3 * static_cast<size_t>(tx.first.back() + tx.count.back() - col_begin);
+  std::vector<float> row(row_values);
+  for (size_t y = 0; y < ty.first.size(); ++y) {
+    std::fill(row.begin(), row.end(), 0.0f);
+    const float* wy = ty.weights.data() + y * ty.max_taps;
+    for (int j = 0; j < ty.count[y]; ++j) {
+      const uint8_t* src = data + static_cast<size_t>(ty.first[y] + j) * stride + 3 * static_cast<size_t>(col_begin);
+      for (size_t i = 0; i < row_values; ++i) row[i] += wy[j] * src[i];
+    }
+    for (size_t x = 0; x < tx.first.size(); ++x) {
+      const float* wx = tx.weights.data() + x * tx.max_taps;
+      const float* p = row.data() + 3 * static_cast<size_t>(tx.first[x] - col_begin);
+      float rgb[3] = {0, 0, 0};
+      for (int j = 0; j < tx.count[x]; ++j, p += 3)
+        for (int c = 0; c < 3; ++c) rgb[c] += wx[j] * p[c];
+      store(static_cast<int>(y), static_cast<int>(x), rgb);
+    }
+  }
+}
+
+// `region` of a packed RGB frame resized to out_w x out_h with the antialiased bilinear filter
+// above, rounded to bytes (half to even, as torch.round) into `out` (out_h x out_w x 3). What
+// the trainer stores of each frame: the inference front end's pixels before its crop.
 void resize_rgb(const uint8_t* data, int stride, const PixelRect& region, int out_w, int out_h, uint8_t* out);
 
 // The taps of one frame size: the region taken, its short side resized to `resize` (long side
