@@ -18,7 +18,7 @@ status=0
 export AVTS_REQUIRE_TOOLS=1
 meson test -C "$build" --print-errorlogs --num-processes 2 || status=$?
 memory=0
-tests/sanitizers/run.sh --short --asan "$build-asan" --valgrind "$build" || memory=$?
+tests/sanitizers/run.sh --short --asan "$build-asan" --valgrind "$build" --selfcheck || memory=$?
 
 # One closing line, 'N passed, N failed', counted from meson's log.
 /usr/bin/python3 - "$build/meson-logs/testlog.json" <<'PY'

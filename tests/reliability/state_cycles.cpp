@@ -1,4 +1,4 @@
-// state_cycles [--cycles N] [--warmup W] [--seconds S] [--timeout T] [--max-growth-kb K]:
+// state_cycles [--cycles N] [--warmup W] [--seconds S] [--timeout T] [--max-growth-kb K] [--plant F]:
 // takes one pipeline around avtssyncbin (test sources of S seconds, a tiny model) from NULL
 // to PLAYING and back N times after W warm-up cycles: every other cycle runs to EOS, the
 // others are stopped as soon as media flows. The heap in use (glibc mallinfo2) is taken after
@@ -8,6 +8,9 @@
 // feature buffer per window adds 4; exit 1 otherwise). Defaults: 200 warm-up cycles (caches fill over the
 // first hundred or so: about 8 KiB per cycle at first, then nothing) and 200 measured;
 // AVTS_CYCLES_TRACE=1 prints the heap after every cycle.
+// --plant leak|invalid-read|both adds a fault of the test's own making to every cycle (a
+// 64 KiB block never freed, a read one byte past a block): the memory checks must catch it,
+// and tests/sanitizers/run.sh --valgrind checks that they do.
 // Under ASan or valgrind the heap figures are those of glibc's unused allocator and mean
 // nothing: tests/sanitizers/run.sh relies on their own leak reports instead.
 #include <glib/gstdio.h>
@@ -70,17 +73,47 @@ bool cycle(GstElement* pipeline, bool to_eos, GstClockTime timeout) {
   return gst_element_set_state(pipeline, GST_STATE_NULL) != GST_STATE_CHANGE_FAILURE && ok;
 }
 
+// A fault of the test's own making, so that the memory checks can be shown to catch one.
+// Volatile, so that the compiler neither drops the reads nor sees them past the block.
+enum Plant { kNone = 0, kLeak = 1, kInvalidRead = 2 };
+volatile char planted_read;
+volatile size_t planted_size = 16;
+
+void plant(int p) {
+  if (p & kLeak) {
+    char* block = static_cast<char*>(std::malloc(64 * 1024));
+    std::memset(block, 1, 64 * 1024);
+    planted_read = block[4096];  // used, then lost: the pointer goes out of scope
+  }
+  if (p & kInvalidRead) {
+    const size_t size = planted_size;
+    char* block = static_cast<char*>(std::malloc(size));
+    std::memset(block, 1, size);
+    planted_read = block[size];  // one byte past the block
+    std::free(block);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int cycles = 200, warmup = 200;
   double max_growth_kb = 2, seconds = 2, timeout_s = 60;
+  int planted = kNone;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--cycles")) cycles = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--warmup")) warmup = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--max-growth-kb")) max_growth_kb = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--timeout")) timeout_s = std::atof(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--plant")) {
+      const std::string what = argv[i + 1];
+      planted = what == "leak" ? kLeak : what == "invalid-read" ? kInvalidRead : what == "both" ? kLeak | kInvalidRead : -1;
+      if (planted < 0) {
+        std::fprintf(stderr, "state_cycles: --plant takes leak, invalid-read or both\n");
+        return 2;
+      }
+    }
   }
   gst_init(&argc, &argv);
   avts::Model::set_threads(1);
@@ -107,6 +140,7 @@ int main(int argc, char** argv) {
   std::vector<double> heap_kib;
   for (int i = 0; i < warmup + cycles && status == 0; ++i) {
     if (!cycle(pipeline, i % 2 == 0, static_cast<GstClockTime>(timeout_s * GST_SECOND))) status = 2;
+    plant(planted);
     if (i >= warmup) heap_kib.push_back(heap_in_use() / 1024.0);
     if (g_getenv("AVTS_CYCLES_TRACE")) std::fprintf(stderr, "cycle %d: heap %.1f KiB\n", i, heap_in_use() / 1024.0);
   }
