@@ -82,6 +82,13 @@ static const char* default_model(void) {
   return "models/avts-compact.avts";
 }
 
+/* Every mpegpsdemux the decoder makes ignores the SCR (it is added in the NULL state). */
+static void on_element_added(GstBin* bin, GstBin* sub_bin, GstElement* element, gpointer data) {
+  GstElementFactory* factory = gst_element_get_factory(element);
+  (void)bin, (void)sub_bin, (void)data;
+  if (factory && g_str_equal(GST_OBJECT_NAME(factory), "mpegpsdemux")) g_object_set(element, "ignore-scr", TRUE, NULL);
+}
+
 int main(int argc, char** argv) {
   gchar* model = NULL;
   gboolean correct = FALSE;
@@ -119,6 +126,9 @@ int main(int argc, char** argv) {
   GstElement* decode = gst_bin_get_by_name(GST_BIN(pipeline), "decode");
   GstElement* sync = gst_bin_get_by_name(GST_BIN(pipeline), "sync");
   g_object_set(decode, "uri", uri, NULL);
+  /* MPEG-PS files (.mpg, .vob): time packets by their PTS, not by an SCR that may jump
+   * (README, "MPEG-PS files"). */
+  g_signal_connect(decode, "deep-element-added", G_CALLBACK(on_element_added), NULL);
   g_object_set(sync, "model-file", model ? model : default_model(), "correct", correct, NULL);
   if (shift_audio_ms != 0) {
     /* Earlier audio: a smaller running time on everything after the bin's audio input. */

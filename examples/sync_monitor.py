@@ -84,7 +84,12 @@ def main():
     except GLib.Error as e:
         print(f"cannot build the pipeline: {e.message} (is GST_PLUGIN_PATH set to the avts plugin?)", file=sys.stderr)
         return 2
-    pipeline.get_by_name("decode").set_property("uri", uri)
+    decode = pipeline.get_by_name("decode")
+    decode.set_property("uri", uri)
+    # MPEG-PS files (.mpg, .vob): time packets by their PTS, not by an SCR that may jump
+    # (README, "MPEG-PS files"). The demuxer is added in the NULL state, where this may be set.
+    decode.connect("deep-element-added", lambda bin, sub, element: element.get_factory() and
+                   element.get_factory().get_name() == "mpegpsdemux" and element.set_property("ignore-scr", True))
     sync = pipeline.get_by_name("sync")
     sync.set_property("model-file", args.model)
     sync.set_property("correct", args.correct)

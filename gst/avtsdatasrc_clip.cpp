@@ -18,6 +18,7 @@
 #include <mutex>
 
 #include "avts/error.h"
+#include "mpeg_ps_timeline.h"
 
 using avts::Error;
 
@@ -205,6 +206,7 @@ std::shared_ptr<const GstAvtsClip> gst_avts_decode_clip(const std::string& input
   d.pipeline = gst_pipeline_new("avtsdatasrc-decoder");
   GstElement* decoder = make("uridecodebin");
   g_object_set(decoder, "uri", clip->uri.c_str(), nullptr);
+  avts_ignore_mpeg_ps_scr(decoder);
   gst_bin_add(GST_BIN(d.pipeline), decoder);
   g_signal_connect(decoder, "pad-added", G_CALLBACK(on_pad_added), &d);
   g_signal_connect(decoder, "no-more-pads", G_CALLBACK(on_no_more_pads), &d);

@@ -8,6 +8,7 @@
 
 #include "avts/error.h"
 #include "avts/model.h"
+#include "mpeg_ps_timeline.h"
 
 namespace avts {
 
@@ -76,6 +77,7 @@ MediaPipeline::MediaPipeline(const std::string& input) : uri_(to_uri(input)) {
   pipeline_ = gst_pipeline_new("avts");
   decoder_ = make_element("uridecodebin", "decoder");
   g_object_set(decoder_, "uri", uri_.c_str(), nullptr);
+  avts_ignore_mpeg_ps_scr(decoder_);
   gst_bin_add(GST_BIN(pipeline_), decoder_);
   g_signal_connect(decoder_, "pad-added", G_CALLBACK(on_pad_added), this);
   g_signal_connect(decoder_, "no-more-pads", G_CALLBACK(on_no_more_pads), this);

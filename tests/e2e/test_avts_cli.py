@@ -75,14 +75,24 @@ class AvtsCommand(unittest.TestCase):
         out, times = self.out("a.npy"), self.out("a_t.npy")
         avts("features", MPG, "-m", self.model, "--modality", "audio", "-o", out, "--times", times)
         x, t = np.load(out), np.load(times)
-        # 3 s of audio, 1 s windows every 40 ms: starts 0.00 .. 2.00 s -> 51 windows, plus 5:
-        # GStreamer's MPEG-PS demuxer timestamps this file with a ~0.24 s forward jump in both
-        # streams, which the featurizer fills with silence to keep the time axis.
+        # 2.98 s of MPEG audio, 1 s windows every 40 ms: starts 0.00 .. 1.96 s -> 50 windows.
+        # (With the SCR's ~0.24 s jump that GStreamer's MPEG-PS demuxer reads into this file by
+        # default, the featurizer filled 5 windows more.)
         self.assertEqual(x.dtype, np.float32)
-        self.assertEqual(x.shape, (56, 128))
+        self.assertEqual(x.shape, (50, 128))
         np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
         np.testing.assert_allclose(np.diff(t), 0.04, atol=1e-9)
         self.assertEqual(t[0], 0.0)
+
+    def test_mpeg_program_stream_timeline_is_continuous(self):
+        # The video of the same file: 75 frames, 3.0 s; 1 s windows every 200 ms start at
+        # 0.0 .. 2.0 s, evenly spaced (the demuxer's jump would add a window and break the grid's
+        # alignment with the audio's).
+        out, times = self.out("mv.npy"), self.out("mv_t.npy")
+        avts("features", MPG, "-m", self.model, "--modality", "video", "--hop", "200", "-o", out, "--times", times)
+        t = np.load(times)
+        self.assertEqual(len(t), 11)
+        np.testing.assert_allclose(t, np.arange(11) * 0.2, atol=1e-9)
 
     def test_video_features_of_a_real_clip(self):
         out = self.out("v.npy")

@@ -540,6 +540,34 @@ TEST_F(DataSrc, AudioRateComesFromDownstreamOrTheProperty) {
   EXPECT_NEAR(static_cast<double>(bytes) / sizeof(float) / 8000, 3.0, 0.1);
 }
 
+// GRID's .mpg files carry an SCR that jumps by ~236 ms mid-file, at different moments in the
+// audio and the video; decoded by PTS (mpegpsdemux ignore-scr) the file is 3.0 s of both,
+// without a gap.
+TEST_F(DataSrc, MpegProgramStreamHasAContinuousTimeline) {
+  Scratch scratch;
+  const std::string manifest = scratch.write("m.txt", media("grid_s1_bbal8p.mpg") + "\n");
+  DataRun r(props(manifest, "rate=16000"));
+  ASSERT_TRUE(r.run()) << r.error;
+  for (const auto* items : {&r.audio, &r.video}) {
+    GstClockTime end = 0;
+    int buffers = 0;
+    for (const Item& i : *items) {
+      if (i.kind != Item::Buffer) continue;
+      ASSERT_TRUE(GST_CLOCK_TIME_IS_VALID(i.pts) && GST_CLOCK_TIME_IS_VALID(i.duration));
+      if (buffers++ > 0) {
+        EXPECT_LE(i.pts, end + GST_MSECOND) << "a gap before " << i.pts << " ns";
+      }
+      end = i.pts + i.duration;
+    }
+    EXPECT_NEAR(static_cast<double>(end) / GST_SECOND, 3.0, 0.03) << (items == &r.audio ? "audio" : "video");
+  }
+  size_t bytes = 0, frames = 0;
+  for (const Item& i : r.audio) bytes += i.kind == Item::Buffer ? i.size : 0;
+  for (const Item& i : r.video) frames += i.kind == Item::Buffer;
+  EXPECT_NEAR(static_cast<double>(bytes) / sizeof(float) / 16000, 3.0, 0.03);
+  EXPECT_EQ(frames, 75u);
+}
+
 TEST_F(DataSrc, MissingOrUselessManifestIsAnError) {
   const std::string missing = start_error("manifest=/nonexistent/avts/train.txt");
   EXPECT_NE(missing.find("/nonexistent/avts/train.txt"), std::string::npos) << missing;
