@@ -22,7 +22,8 @@ nn::Sequential make_stage(int in, int out) {
 
 }  // namespace
 
-AudioNetImpl::AudioNetImpl(int base_width, int embedding_dim) {
+AudioNetImpl::AudioNetImpl(int base_width, int embedding_dim, const AudioFrontEndConfig& front)
+    : band_mean_(front.normalise == "band-mean") {
   const int w = base_width;
   layer1 = register_module("layer1", make_stage(1, w));
   layer2 = register_module("layer2", make_stage(w, 2 * w));
@@ -38,6 +39,7 @@ AudioNetImpl::AudioNetImpl(int base_width, int embedding_dim) {
 NetOutput AudioNetImpl::forward(torch::Tensor x, int depth) {
   if (depth < 1 || depth > 4) throw Error("audio net depth must be 1..4, not " + std::to_string(depth));
   NetOutput out;
+  if (band_mean_) x = x - x.mean(3, /*keepdim=*/true);  // N x 1 x mels x frames: over the frames
   nn::Sequential* stages[] = {&layer1, &layer2, &layer3, &layer4};
   for (int i = 0; i < depth; ++i) {
     x = (*stages[i])->forward(x);

@@ -43,6 +43,8 @@ void ModelConfig::validate() const {
   require(r[0] >= 0 && r[1] >= 0 && r[2] >= 0.05 && r[3] >= 0.05 && r[0] + r[2] <= 1 + 1e-9 && r[1] + r[3] <= 1 + 1e-9,
           "video.region must be x, y, width, height inside the frame (fractions, width and height >= 0.05)");
   for (float s : video.std) require(s > 0, "video.std must be positive");
+  require(video.input == "rgb" || video.input == "gray-motion", "video.input must be rgb or gray-motion");
+  require(audio.normalise == "none" || audio.normalise == "band-mean", "audio.normalise must be none or band-mean");
   require(video_base_width >= 4 && video_base_width <= 256, "video_base_width must be in [4, 256]");
   require(audio_base_width >= 4 && audio_base_width <= 256, "audio_base_width must be in [4, 256]");
   require(embedding_dim >= 2 && embedding_dim <= 4096, "embedding_dim must be in [2, 4096]");
@@ -77,6 +79,10 @@ std::string ModelConfig::to_json() const {
       {"threshold", threshold},
       {"provenance", provenance},
   };
+  // Written only when they differ from the paper's inputs: files without them read as
+  // before, and the model id (a hash over this text) of every earlier model stays the same.
+  if (video.input != "rgb") j["video"]["input"] = video.input;
+  if (audio.normalise != "none") j["audio"]["normalise"] = audio.normalise;
   return j.dump(2);
 }
 
@@ -95,6 +101,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     c.audio.f_min = a.at("f_min").get<double>();
     c.audio.f_max = a.at("f_max").get<double>();
     c.audio.log_offset = a.at("log_offset").get<double>();
+    if (a.contains("normalise")) c.audio.normalise = a.at("normalise").get<std::string>();
     const json& v = j.at("video");
     c.video.fps = v.at("fps").get<double>();
     if (v.contains("region")) c.video.region = v.at("region").get<std::array<double, 4>>();  // older files: whole frame
@@ -102,6 +109,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     c.video.crop = v.at("crop").get<int>();
     c.video.mean = v.at("mean").get<std::array<float, 3>>();
     c.video.std = v.at("std").get<std::array<float, 3>>();
+    if (v.contains("input")) c.video.input = v.at("input").get<std::string>();
     c.video_base_width = j.at("video_base_width").get<int>();
     c.audio_base_width = j.at("audio_base_width").get<int>();
     c.embedding_dim = j.at("embedding_dim").get<int>();

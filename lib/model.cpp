@@ -30,8 +30,8 @@ torch::Tensor FusionHeadImpl::forward(const torch::Tensor& video, const torch::T
 }
 
 AvtsNetImpl::AvtsNetImpl(const ModelConfig& config) {
-  video = register_module("video", VideoNet(config.video_base_width, config.embedding_dim));
-  audio = register_module("audio", AudioNet(config.audio_base_width, config.embedding_dim));
+  video = register_module("video", VideoNet(config.video_base_width, config.embedding_dim, config.video));
+  audio = register_module("audio", AudioNet(config.audio_base_width, config.embedding_dim, config.audio));
   fusion = register_module("fusion", FusionHead(config.embedding_dim));
 }
 

@@ -56,10 +56,15 @@ torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
   return torch::relu_(out);
 }
 
-VideoNetImpl::VideoNetImpl(int base_width, int embedding_dim) {
+VideoNetImpl::VideoNetImpl(int base_width, int embedding_dim, const VideoFrontEndConfig& front)
+    : gray_motion_(front.input == "gray-motion") {
+  // Luma (BT.601) of the frames before normalisation: each channel's weight times its std
+  // (the means drop out with the clip's mean).
+  const float luma[3] = {0.299f, 0.587f, 0.114f};
+  for (int c = 0; c < 3; ++c) luma_weights_[c] = luma[c] * front.std[c];
   const int w = base_width;
   stem = register_module(
-      "stem", nn::Sequential(nn::Conv3d(nn::Conv3dOptions(3, w, {3, 7, 7})
+      "stem", nn::Sequential(nn::Conv3d(nn::Conv3dOptions(gray_motion_ ? 1 : 3, w, {3, 7, 7})
                                             .stride({1, 2, 2})
                                             .padding({1, 3, 3})
                                             .bias(false)),
@@ -80,6 +85,11 @@ VideoNetImpl::VideoNetImpl(int base_width, int embedding_dim) {
 NetOutput VideoNetImpl::forward(torch::Tensor x, int depth) {
   if (depth < 1 || depth > 4) throw Error("video net depth must be 1..4, not " + std::to_string(depth));
   NetOutput out;
+  if (gray_motion_) {
+    const torch::Tensor weights = torch::tensor({luma_weights_[0], luma_weights_[1], luma_weights_[2]}, x.options());
+    x = (x * weights.view({1, 3, 1, 1, 1})).sum(1, /*keepdim=*/true);  // N x 1 x T x H x W
+    x = x - x.mean(2, /*keepdim=*/true);
+  }
   x = stem->forward(x);
   nn::Sequential* stages[] = {&layer1, &layer2, &layer3, &layer4};
   for (int i = 0; i < depth; ++i) {

@@ -41,6 +41,8 @@ int cmd_info(int argc, char** argv) {
               "log(mel + %g)\n",
               c.audio.sample_rate, c.audio.win_length, c.audio.hop_length, c.audio.n_fft,
               c.audio.n_mels, c.audio.log_offset);
+  if (c.audio.normalise != "none" || c.video.input != "rgb")
+    std::printf("net inputs   audio %s, video %s\n", c.audio.normalise.c_str(), c.video.input.c_str());
   const auto& r = c.video.region;
   if (r == std::array<double, 4>{0, 0, 1, 1})
     std::printf("video input  %g fps, short side %d px, centre crop %d x %d\n", c.video.fps, c.video.resize,

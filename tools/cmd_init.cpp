@@ -35,6 +35,8 @@ int cmd_init(int argc, char** argv) {
   gdouble clip_seconds = 0;
   gint resize = 0, crop = 0;
   gchar* region = nullptr;
+  gchar* video_input = nullptr;
+  gchar* audio_normalise = nullptr;
   const GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write (required)", "MODEL"},
       {"preset", 0, 0, G_OPTION_ARG_STRING, &preset, "avts-compact (default) or avts-mc3-18", "NAME"},
@@ -49,10 +51,18 @@ int cmd_init(int argc, char** argv) {
        "Part of the picture the video network looks at, as fractions of the frame: X,Y,WIDTH,HEIGHT "
        "(default 0,0,1,1, the whole frame; 0.2,0.45,0.6,0.5 for the lower middle of framed talking heads)",
        "X,Y,W,H"},
+      {"video-input", 0, 0, G_OPTION_ARG_STRING, &video_input,
+       "What the video network sees: rgb (default) or gray-motion (each frame's luma minus its mean over the "
+       "clip: less of the speaker's look, more of what moves)", "KIND"},
+      {"audio-normalise", 0, 0, G_OPTION_ARG_STRING, &audio_normalise,
+       "What the audio network sees: none (default) or band-mean (each mel band minus its mean over the "
+       "window: no gain, voice or channel colour)", "KIND"},
       {}};
   parse_options(argc, argv, "", "Write a freshly initialised (untrained) AVTS model file.", entries);
   const std::string out = take_string(output);
   const std::string region_text = take_string(region);
+  const std::string video_input_text = take_string(video_input);
+  const std::string audio_normalise_text = take_string(audio_normalise);
   std::string name = take_string(preset);
   if (out.empty()) throw Error("--output is required");
   if (argc > 1) throw Error("unexpected argument '" + std::string(argv[1]) + "'");
@@ -75,6 +85,14 @@ int cmd_init(int argc, char** argv) {
   if (!region_text.empty()) {
     config.video.region = parse_region(region_text);
     created_by += " --region " + region_text;
+  }
+  if (!video_input_text.empty()) {
+    config.video.input = video_input_text;
+    created_by += " --video-input " + video_input_text;
+  }
+  if (!audio_normalise_text.empty()) {
+    config.audio.normalise = audio_normalise_text;
+    created_by += " --audio-normalise " + audio_normalise_text;
   }
   config.validate();
   config.provenance["created-by"] = created_by;

@@ -21,6 +21,12 @@ struct AudioFrontEndConfig {
   double f_min = 0.0;
   double f_max = 8000.0;  // Hz, <= sample_rate / 2
   double log_offset = 1e-6;  // log(mel + log_offset)
+  // What the audio network sees of each window (beyond the paper): "none", or "band-mean":
+  // every mel band minus its mean over the window, so a voice's and a channel's spectral
+  // colour and the overall gain (constants in the log domain) are gone and only how the sound
+  // changes within the window is left. Applied at the network's input, so training and every
+  // inference path agree.
+  std::string normalise = "none";
 };
 
 // Video front end: frames resampled by PTS to `fps`; the `region` of the picture taken;
@@ -36,6 +42,11 @@ struct VideoFrontEndConfig {
   int crop = 112;
   std::array<float, 3> mean{0.43216f, 0.394666f, 0.37645f};
   std::array<float, 3> std{0.22803f, 0.22145f, 0.216989f};
+  // What the video network sees of each clip (beyond the paper): "rgb", or "gray-motion":
+  // the luma of every frame minus its mean over the clip's frames, so skin, lighting and
+  // the static face (the speaker's identity) are mostly gone and what moves is left. Applied
+  // at the network's input (one input channel), so training and every inference path agree.
+  std::string input = "rgb";
 };
 
 struct ModelConfig {

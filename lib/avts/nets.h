@@ -39,28 +39,38 @@ class BasicBlockImpl : public torch::nn::Module {
 TORCH_MODULE(BasicBlock);
 
 // MC3-18 (torchvision.models.video.mc3_18 without its classifier) + projection to the
-// embedding. Input N x 3 x T x H x W.
+// embedding. Input N x 3 x T x H x W, normalised; with `front.input` "gray-motion" the net
+// first takes each frame's luma minus its mean over the clip, and its stem has one input
+// channel.
 class VideoNetImpl : public torch::nn::Module {
  public:
-  VideoNetImpl(int base_width, int embedding_dim);
+  VideoNetImpl(int base_width, int embedding_dim, const VideoFrontEndConfig& front = {});
   // Runs the stem and the first `depth` stages (1..4); the embedding only for depth 4.
   NetOutput forward(torch::Tensor x, int depth = 4);
 
   torch::nn::Sequential stem{nullptr};
   torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
   torch::nn::Linear proj{nullptr};
+
+ private:
+  bool gray_motion_;
+  float luma_weights_[3];
 };
 TORCH_MODULE(VideoNet);
 
 // VGG-style audio net: four stages of (3x3 conv, BN, ReLU) x 2 and a 2x2 max pool, widths
-// w, 2w, 4w, 8w, then global average pool and the projection. Input N x 1 x n_mels x frames.
+// w, 2w, 4w, 8w, then global average pool and the projection. Input N x 1 x n_mels x frames;
+// with `front.normalise` "band-mean" the net first subtracts each band's mean over the frames.
 class AudioNetImpl : public torch::nn::Module {
  public:
-  AudioNetImpl(int base_width, int embedding_dim);
+  AudioNetImpl(int base_width, int embedding_dim, const AudioFrontEndConfig& front = {});
   NetOutput forward(torch::Tensor x, int depth = 4);
 
   torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
   torch::nn::Linear proj{nullptr};
+
+ private:
+  bool band_mean_;
 };
 TORCH_MODULE(AudioNet);
 

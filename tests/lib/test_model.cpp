@@ -364,6 +364,49 @@ TEST_F(ModelTest, EmbedLayersAndDims) {
   model->impl().net->eval();
 }
 
+// The identity-reducing inputs: gray-motion sees only what changes between frames (a
+// brightness offset on every frame and a colour cast of no luma change nothing), band-mean only
+// how each band changes within the window (a gain, a constant in the log domain, changes
+// nothing); both survive a save and a load, and the paper's inputs are still the default.
+TEST_F(ModelTest, GrayMotionAndBandMeanInputsIgnoreWhatDoesNotMove) {
+  ModelConfig c = tiny_config();
+  EXPECT_EQ(c.video.input, "rgb");
+  EXPECT_EQ(c.audio.normalise, "none");
+  EXPECT_EQ(c.to_json().find("gray-motion"), std::string::npos);
+  c.video.input = "gray-motion";
+  c.audio.normalise = "band-mean";
+  const auto model = Model::create(c, 1);
+  EXPECT_EQ(nets::state_dict(*model->impl().net)[0].first, "audio.layer1.0.weight");
+  EXPECT_EQ(model->impl().net->video->stem[0]->as<torch::nn::Conv3d>()->weight.size(1), 1);
+
+  const auto video = random_input(*model, Modality::Video, 2, 7);
+  std::vector<float> brighter = video;
+  const size_t plane = size_t(c.video_frames_per_clip()) * c.video.crop * c.video.crop;
+  for (size_t i = 0; i < brighter.size(); ++i) brighter[i] += 0.3f / c.video.std[(i / plane) % 3];
+  const auto v1 = embed(*model, Modality::Video, video, 2, "embedding");
+  const auto v2 = embed(*model, Modality::Video, brighter, 2, "embedding");
+  for (size_t i = 0; i < v1.size(); ++i) EXPECT_NEAR(v1[i], v2[i], 1e-4);
+
+  const auto audio = random_input(*model, Modality::Audio, 2, 8);
+  std::vector<float> louder = audio;
+  for (float& x : louder) x += 2.3f;  // 10x the amplitude: log(10 mel) = log(mel) + 2.3
+  const auto a1 = embed(*model, Modality::Audio, audio, 2, "embedding");
+  const auto a2 = embed(*model, Modality::Audio, louder, 2, "embedding");
+  for (size_t i = 0; i < a1.size(); ++i) EXPECT_NEAR(a1[i], a2[i], 1e-4);
+
+  const std::string path = dir / "inputs.avts";
+  model->save(path);
+  const auto loaded = Model::load(path);
+  EXPECT_EQ(loaded->config().video.input, "gray-motion");
+  EXPECT_EQ(loaded->config().audio.normalise, "band-mean");
+  EXPECT_EQ(loaded->id(), model->id());
+  const auto v3 = embed(*loaded, Modality::Video, video, 2, "embedding");
+  for (size_t i = 0; i < v1.size(); ++i) EXPECT_EQ(v1[i], v3[i]);
+
+  c.video.input = "grey";
+  EXPECT_THROW(c.validate(), Error);
+}
+
 // bfloat16 autocast on the CPU: the same embeddings within its precision, not float32's
 // arithmetic; float16 stays CUDA-only.
 TEST_F(ModelTest, BFloat16OnTheCpuStaysCloseToFloat32) {
