@@ -58,4 +58,33 @@ OffsetAccuracy summarize_offsets(const std::vector<OffsetTrial>& trials, double 
   return a;
 }
 
+AnswerStats answers_at(const std::vector<OffsetTrial>& trials, double min_confidence, double tolerance_ms) {
+  AnswerStats a;
+  a.min_confidence = min_confidence;
+  for (const OffsetTrial& t : trials) {
+    ++a.trials;
+    if (t.windows == 0 || !(t.confidence >= min_confidence)) continue;
+    ++a.answered;
+    if (!t.out_of_range && std::fabs(t.estimate_ms - t.truth_ms) <= tolerance_ms) ++a.right;
+  }
+  a.precision = share(a.right, a.answered);
+  a.coverage = share(a.answered, a.trials);
+  return a;
+}
+
+std::optional<AnswerStats> calibrate_min_confidence(const std::vector<OffsetTrial>& trials, double target_precision,
+                                                    double tolerance_ms, int min_answers) {
+  std::vector<double> candidates;
+  for (const OffsetTrial& t : trials)
+    if (t.windows > 0 && std::isfinite(t.confidence)) candidates.push_back(t.confidence);
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  for (double c : candidates) {  // ascending: the first that qualifies answers the most
+    const AnswerStats a = answers_at(trials, c, tolerance_ms);
+    if (a.answered < min_answers) break;  // higher thresholds answer fewer still
+    if (a.precision >= target_precision) return a;
+  }
+  return std::nullopt;
+}
+
 }  // namespace avts

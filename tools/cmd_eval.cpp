@@ -87,6 +87,16 @@ double video_hop_ms(const std::vector<EvalClip>& clips) {
   return 0;
 }
 
+// What `avts eval` calibrates the minimum confidence for: answers right 95 % of the time.
+constexpr double kTargetPrecision = 0.95;
+
+double share_of(int part, int whole) { return whole > 0 ? double(part) / whole : std::nan(""); }
+
+json answers_json(const AnswerStats& a) {
+  return {{"min-confidence", a.min_confidence}, {"trials", a.trials},       {"answered", a.answered},
+          {"right", a.right},                   {"precision", a.precision}, {"coverage", a.coverage}};
+}
+
 json stats_json(const OffsetStats& s) {
   return {{"trials", s.trials},
           {"correct", s.correct},
@@ -105,7 +115,24 @@ std::string fmt(double v, const char* format) {
   return text;
 }
 
-void print_table(const json& r, const SyncClassification& c, const OffsetAccuracy& o, double seconds) {
+// Forced accuracy, and the answers a QC user gets at the minimum confidence used and at the
+// one calibrated for 95 % right answers.
+void print_answers(const AnswerStats& forced, const AnswerStats& used, const std::optional<AnswerStats>& calibrated) {
+  std::printf("\nAnswers (right = in range and within the tolerance):\n");
+  std::printf("  forced accuracy      %s  (%d of %d right when every trial is answered with its estimate)\n",
+              fmt(share_of(forced.right, forced.trials), "%.3f").c_str(), forced.right, forced.trials);
+  std::printf("  at min-confidence %.3f: %d answered (coverage %s), %d right (precision %s)\n", used.min_confidence,
+              used.answered, fmt(used.coverage, "%.3f").c_str(), used.right, fmt(used.precision, "%.3f").c_str());
+  if (calibrated)
+    std::printf("  %.0f %% right needs min-confidence >= %.3f: %d answered (coverage %s), %d right (precision %s)\n",
+                100 * kTargetPrecision, calibrated->min_confidence, calibrated->answered,
+                fmt(calibrated->coverage, "%.3f").c_str(), calibrated->right, fmt(calibrated->precision, "%.3f").c_str());
+  else
+    std::printf("  no min-confidence gives %.0f %% right answers with 10 answers or more\n", 100 * kTargetPrecision);
+}
+
+void print_table(const json& r, const SyncClassification& c, const OffsetAccuracy& o, const AnswerStats& forced,
+                 const AnswerStats& used, const std::optional<AnswerStats>& calibrated, double seconds) {
   const json& clips = r["clips"];
   std::printf("avts eval: %d clips evaluated, %d skipped (split %s), model %s (id %s)\n",
               clips["evaluated"].get<int>(), clips["skipped"].get<int>(), r["split"].get<std::string>().c_str(),
@@ -139,6 +166,7 @@ void print_table(const json& r, const SyncClassification& c, const OffsetAccurac
     std::printf("  %+8.0f %7d %8d %9s %9s %13s\n", o.shifts_ms[i], p.trials, p.correct, fmt(p.accuracy, "%.3f").c_str(),
                 fmt(p.mean_abs_error_ms, "%.1f").c_str(), fmt(p.inconclusive_share, "%.3f").c_str());
   }
+  print_answers(forced, used, calibrated);
   std::printf("\nSign: positive offset = audio early; a shift of +X ms moves the audio X ms earlier (truth +X ms).\n");
   std::printf("Time: %.1f s\n", seconds);
 }
@@ -246,6 +274,8 @@ int cmd_eval(int argc, char** argv) {
         t.estimate_ms = num(s, "offset-ms");
         t.conclusive = s.value("status", "inconclusive") != "inconclusive";
         t.out_of_range = s.value("out-of-range", false);
+        t.confidence = num(s, "confidence");
+        t.windows = s.value("windows", 0);
         clip_json.push_back({{"input", e.input},
                              {"shift-ms", shift},
                              {"truth-ms", t.truth_ms},
@@ -274,6 +304,9 @@ int cmd_eval(int argc, char** argv) {
   pair_options.anchors_per_clip = windows_per_clip;
   const SyncClassification classification = classify_sync(draw_sync_pairs(clips, pair_options), config.threshold);
   const OffsetAccuracy offsets = summarize_offsets(trials, tolerance_ms);
+  const AnswerStats forced = answers_at(trials, 0, tolerance_ms);
+  const AnswerStats at_default = answers_at(trials, sync.min_confidence(), tolerance_ms);
+  const std::optional<AnswerStats> calibrated = calibrate_min_confidence(trials, kTargetPrecision, tolerance_ms);
 
   json skipped_json = json::array();
   for (const Skipped& s : skipped) skipped_json.push_back({{"input", s.input}, {"reason", s.reason}});
@@ -288,6 +321,10 @@ int cmd_eval(int argc, char** argv) {
   offset_json["shifts-ms"] = shift_grid;
   offset_json["max-offset-ms"] = sync.max_offset_ms();
   offset_json["min-confidence"] = sync.min_confidence();
+  offset_json["forced-accuracy"] = share_of(forced.right, forced.trials);
+  offset_json["answers"] = answers_json(at_default);
+  offset_json["calibrated"] = calibrated ? answers_json(*calibrated) : json(nullptr);
+  offset_json["calibrated"]["target-precision"] = kTargetPrecision;
   offset_json["video-hop-ms"] = video_hop_ms(clips);
   offset_json["per-shift"] = std::move(per_shift);
   const json report = {{"manifest", argv[1]},
@@ -311,7 +348,7 @@ int cmd_eval(int argc, char** argv) {
     std::printf("%s\n", report.dump(2).c_str());
     if (!quiet) std::fprintf(stderr, "avts eval: %zu clips in %.1f s\n", clips.size(), seconds);
   } else {
-    print_table(report, classification, offsets, seconds);
+    print_table(report, classification, offsets, forced, at_default, calibrated, seconds);
   }
   return kExitOk;
 }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,8 @@ struct OffsetTrial {
   double estimate_ms = 0;   // the global offset (positive = audio early)
   bool conclusive = false;  // the estimator's status was not inconclusive
   bool out_of_range = false;  // the minimum was at the edge of the range searched
+  double confidence = 0;    // of the global estimate (median minus minimum of its curve)
+  int windows = 0;          // video windows judged; 0: nothing to estimate from
 };
 
 // Correct: conclusive, in range, and |estimate - truth| <= tolerance.
@@ -127,5 +130,22 @@ struct OffsetAccuracy {
 };
 
 OffsetAccuracy summarize_offsets(const std::vector<OffsetTrial>& trials, double tolerance_ms);
+
+// ---- Answers a QC user can trust ----
+// A trial is answered at a minimum confidence C when it judged windows and its confidence is
+// >= C; the answer is right when it is in range and within the tolerance. Precision = right /
+// answered, coverage = answered / trials (NaN where the denominator is 0). At C = 0 every
+// trial with windows is answered: right / trials is then the forced accuracy.
+struct AnswerStats {
+  double min_confidence = 0;
+  int trials = 0, answered = 0, right = 0;
+  double precision = 0, coverage = 0;
+};
+AnswerStats answers_at(const std::vector<OffsetTrial>& trials, double min_confidence, double tolerance_ms);
+
+// The lowest minimum confidence (among the trials' own confidences) whose answers are right at
+// least `target_precision` of the time with at least `min_answers` answers; nullopt when none is.
+std::optional<AnswerStats> calibrate_min_confidence(const std::vector<OffsetTrial>& trials, double target_precision,
+                                                    double tolerance_ms, int min_answers = 10);
 
 }  // namespace avts

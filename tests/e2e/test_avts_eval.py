@@ -115,6 +115,29 @@ class AvtsEval(unittest.TestCase):
         self.assertEqual(o["inconclusive-share"], o["inconclusive"] / o["trials"])
         self.assertGreater(o["inconclusive-share"], 0.5)
 
+    def test_answers_follow_the_trials(self):
+        o, trials = self.report["offset"], self.report["trials"]
+
+        def right(t):
+            return t["windows"] > 0 and not t["out-of-range"] and abs(t["offset-ms"] - t["truth-ms"]) <= 40
+
+        def answered(t, c):
+            return t["windows"] > 0 and t["confidence"] >= c
+
+        self.assertAlmostEqual(o["forced-accuracy"], sum(map(right, trials)) / len(trials))
+        a = o["answers"]
+        self.assertEqual(a["min-confidence"], o["min-confidence"])
+        self.assertEqual(a["answered"], sum(answered(t, a["min-confidence"]) for t in trials))
+        self.assertEqual(a["right"], sum(answered(t, a["min-confidence"]) and right(t) for t in trials))
+        self.assertAlmostEqual(a["coverage"], a["answered"] / len(trials))
+        # The calibrated threshold: answers right at least 95 % of the time, or none found.
+        cal = o["calibrated"]
+        self.assertEqual(cal["target-precision"], 0.95)
+        if "min-confidence" in cal:
+            self.assertGreaterEqual(cal["precision"], 0.95)
+            self.assertGreaterEqual(cal["answered"], 10)
+            self.assertEqual(cal["right"], sum(answered(t, cal["min-confidence"]) and right(t) for t in trials))
+
     def test_reproducible(self):
         self.assertEqual(self.run1.returncode, 0)
         self.assertEqual(self.run1.stdout, self.run2.stdout)

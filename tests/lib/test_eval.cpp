@@ -222,6 +222,56 @@ TEST(EvalOffsets, AllInconclusiveHasNoError) {
   EXPECT_TRUE(std::isnan(a.overall.conclusive_accuracy));
 }
 
+// Answers at a minimum confidence: precision over the answers, coverage over the trials, and
+// the lowest threshold whose answers are right 95 % of the time.
+TEST(EvalAnswers, PrecisionCoverageAndCalibration) {
+  std::vector<OffsetTrial> trials;
+  // 20 confident right answers (confidence 0.5 .. 0.69), 10 unsure wrong ones (0.1 .. 0.19),
+  // one confident wrong one (0.605), one out of range (0.9) and one with nothing judged.
+  for (int i = 0; i < 20; ++i) trials.push_back(trial(200, 210));
+  for (int i = 0; i < 20; ++i) trials[i].confidence = 0.5 + 0.01 * i;
+  for (int i = 0; i < 10; ++i) {
+    trials.push_back(trial(0, 300, false));
+    trials.back().confidence = 0.1 + 0.01 * i;
+  }
+  trials.push_back(trial(-40, 120));
+  trials.back().confidence = 0.605;
+  trials.push_back(trial(400, 600, true, /*out_of_range=*/true));
+  trials.back().confidence = 0.9;
+  for (OffsetTrial& t : trials) t.windows = 10;
+  trials.push_back(trial(0, 0, false));  // windows 0: never an answer
+  ASSERT_EQ(trials.size(), 33u);
+
+  const AnswerStats forced = answers_at(trials, 0, 40);
+  EXPECT_EQ(forced.answered, 32);
+  EXPECT_EQ(forced.right, 20);
+  EXPECT_NEAR(forced.coverage, 32.0 / 33, 1e-12);
+  const AnswerStats high = answers_at(trials, 0.5, 40);
+  EXPECT_EQ(high.answered, 22);
+  EXPECT_EQ(high.right, 20);
+  EXPECT_NEAR(high.precision, 20.0 / 22, 1e-12);
+
+  // 95 %: the out-of-range answer at 0.9 keeps every threshold with 10 answers or more below
+  // it (0.61: 9 right of 10; above that fewer than 10 answers)...
+  EXPECT_FALSE(calibrate_min_confidence(trials, 0.95, 40).has_value());
+  // ...and without it 0.5 qualifies: the 20 right answers and the wrong one at 0.605, 20 / 21;
+  // asking for 25 answers or more, nothing does.
+  trials.erase(trials.begin() + 31);
+  const auto calibrated = calibrate_min_confidence(trials, 0.95, 40);
+  ASSERT_TRUE(calibrated.has_value());
+  EXPECT_NEAR(calibrated->min_confidence, 0.5, 1e-9);
+  EXPECT_EQ(calibrated->answered, 21);
+  EXPECT_EQ(calibrated->right, 20);
+  EXPECT_FALSE(calibrate_min_confidence(trials, 0.95, 40, 25).has_value());
+  // 90 %: the lowest threshold is 0.19, which answers the 20 right ones and two wrong ones
+  // (0.19 and 0.605): 20 / 22.
+  const auto ninety = calibrate_min_confidence(trials, 0.9, 40);
+  ASSERT_TRUE(ninety.has_value());
+  EXPECT_NEAR(ninety->min_confidence, 0.19, 1e-9);
+  EXPECT_EQ(ninety->answered, 22);
+  EXPECT_EQ(ninety->right, 20);
+}
+
 TEST(EvalSplit, TagsWinAndAutoFollowsTheTrainersRule) {
   EXPECT_EQ(resolved_split(Split::Train, "x.mp4"), Split::Train);
   EXPECT_EQ(resolved_split(Split::Validation, "x.mp4"), Split::Validation);
