@@ -3,7 +3,7 @@
 #include <cstring>
 
 GstCaps* gst_avts_feature_format_to_caps(const GstAvtsFeatureFormat& format) {
-  return gst_caps_new_simple(GST_AVTS_FEATURES_MEDIA_TYPE,
+  GstCaps* caps = gst_caps_new_simple(GST_AVTS_FEATURES_MEDIA_TYPE,
                              "modality", G_TYPE_STRING, avts::modality_name(format.modality),
                              "dim", G_TYPE_INT, format.dim,
                              "layer", G_TYPE_STRING, format.layer.c_str(),
@@ -11,6 +11,9 @@ GstCaps* gst_avts_feature_format_to_caps(const GstAvtsFeatureFormat& format) {
                              "hop", G_TYPE_UINT64, format.hop_ns,
                              "window", G_TYPE_UINT64, format.window_ns,
                              nullptr);
+  if (format.min_confidence > 0)
+    gst_caps_set_simple(caps, "min-confidence", G_TYPE_DOUBLE, format.min_confidence, nullptr);
+  return caps;
 }
 
 gboolean gst_avts_feature_format_from_caps(const GstCaps* caps, GstAvtsFeatureFormat* format) {
@@ -32,6 +35,9 @@ gboolean gst_avts_feature_format_from_caps(const GstCaps* caps, GstAvtsFeatureFo
     return FALSE;
   f.layer = layer;
   f.model_id = model_id;
+  if (gst_structure_has_field(s, "min-confidence") &&
+      (!gst_structure_get_double(s, "min-confidence", &f.min_confidence) || !(f.min_confidence >= 0)))
+    return FALSE;
   *format = f;
   return TRUE;
 }

@@ -2,6 +2,7 @@
 //
 //   application/x-avts-features, modality=(string){audio,video}, dim=(int)D,
 //     layer=(string)L, model-id=(string)ID, hop=(guint64)ns, window=(guint64)ns
+//     [, min-confidence=(double)C]   the model's calibrated minimum confidence, if it has one
 //
 // One buffer holds N rows of D native-endian float32 values: row i is the window that
 // starts at PTS + i * hop and lasts `window`; DURATION = N * hop; DISCONT after a gap.
@@ -27,6 +28,7 @@ struct GstAvtsFeatureFormat {
   std::string model_id;
   guint64 hop_ns = 0;
   guint64 window_ns = 0;
+  double min_confidence = 0;  // 0: the model has none
 };
 
 GstCaps* gst_avts_feature_format_to_caps(const GstAvtsFeatureFormat& format);

@@ -180,6 +180,7 @@ static gboolean configure(GstAvtsFeatureExtractor* self) {
   st->format.model_id = st->model->id();
   st->format.hop_ns = st->info.hop;
   st->format.window_ns = st->info.window;
+  st->format.min_confidence = st->model->config().min_confidence;
   st->configured_batch_size = options.batch_size;
   return TRUE;
 }

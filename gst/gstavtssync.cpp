@@ -99,6 +99,7 @@ struct Settings {
   guint tolerance_early_ms = DEFAULT_TOLERANCE_EARLY_MS;
   guint tolerance_late_ms = DEFAULT_TOLERANCE_LATE_MS;
   gdouble min_confidence = DEFAULT_MIN_CONFIDENCE;
+  bool min_confidence_set = false;  // by the application: the model's calibrated value does not apply
   guint hold = DEFAULT_HOLD;
   guint hysteresis_ms = DEFAULT_HYSTERESIS_MS;
   gboolean post_messages = DEFAULT_POST_MESSAGES;
@@ -202,6 +203,18 @@ static gboolean set_pad_caps(GstAvtsSync* self, GstAggregatorPad* pad, GstCaps* 
                        st->options.max_offset_ns / GST_MSECOND, 2 * format.hop_ns / GST_MSECOND),
                       ("Raise max-offset or lower the hop of avtsaudiofeat."));
     return FALSE;
+  }
+  // A model calibrated on held-out speakers brings its own minimum confidence (the caps carry
+  // it), unless the application set one.
+  GST_OBJECT_LOCK(self);
+  const bool use_model_confidence = format.min_confidence > 0 && !st->settings.min_confidence_set;
+  if (use_model_confidence) st->settings.min_confidence = format.min_confidence;
+  GST_OBJECT_UNLOCK(self);
+  if (use_model_confidence && st->estimator && st->options.min_confidence != format.min_confidence) {
+    st->options.min_confidence = format.min_confidence;
+    st->estimator->set_min_confidence(format.min_confidence);
+    GST_INFO_OBJECT(self, "min-confidence %.4f, calibrated for model %s", format.min_confidence,
+                    format.model_id.c_str());
   }
   PadStream& stream = stream_of(self, pad);
   stream.format = format;
@@ -533,6 +546,7 @@ static void gst_avts_sync_set_property(GObject* object, guint prop_id, const GVa
       break;
     case PROP_MIN_CONFIDENCE:
       s.min_confidence = g_value_get_double(value);
+      s.min_confidence_set = true;
       break;
     case PROP_HOLD:
       s.hold = g_value_get_uint(value);
@@ -662,7 +676,9 @@ static void gst_avts_sync_class_init(GstAvtsSyncClass* klass) {
       g_param_spec_double("min-confidence", "Minimum confidence",
                           "Reports whose confidence (median minus minimum of the averaged distance curve, "
                           "SyncNet's measure) is below this are 'inconclusive' and do not change the status. "
-                          "The probability field is 0.5 at this confidence.",
+                          "The probability field is 0.5 at this confidence. Unless set, a model calibrated on "
+                          "held-out speakers brings its own (min-confidence in the feature caps; avts eval "
+                          "--save-calibrated), and this property then reads that value.",
                           0.0, 2.0, DEFAULT_MIN_CONFIDENCE, ready));
   g_object_class_install_property(
       gobject_class, PROP_HOLD,

@@ -49,6 +49,8 @@ void ModelConfig::validate() const {
   require(audio_base_width >= 4 && audio_base_width <= 256, "audio_base_width must be in [4, 256]");
   require(embedding_dim >= 2 && embedding_dim <= 4096, "embedding_dim must be in [2, 4096]");
   require(std::isfinite(threshold) && threshold > 0, "threshold must be positive");
+  require(std::isfinite(min_confidence) && min_confidence >= 0 && min_confidence <= 2,
+          "min_confidence must be in [0, 2]");
   require(audio_frames_per_clip() >= 16, "a clip must hold at least 16 log-mel frames");
   require(video_frames_per_clip() >= 2, "a clip must hold at least 2 video frames");
 }
@@ -83,6 +85,7 @@ std::string ModelConfig::to_json() const {
   // before, and the model id (a hash over this text) of every earlier model stays the same.
   if (video.input != "rgb") j["video"]["input"] = video.input;
   if (audio.normalise != "none") j["audio"]["normalise"] = audio.normalise;
+  if (min_confidence > 0) j["min_confidence"] = min_confidence;
   return j.dump(2);
 }
 
@@ -114,6 +117,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     c.audio_base_width = j.at("audio_base_width").get<int>();
     c.embedding_dim = j.at("embedding_dim").get<int>();
     c.threshold = j.at("threshold").get<double>();
+    if (j.contains("min_confidence")) c.min_confidence = j.at("min_confidence").get<double>();
     if (j.contains("provenance"))
       c.provenance = j.at("provenance").get<std::map<std::string, std::string>>();
   } catch (const json::exception& e) {

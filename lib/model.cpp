@@ -214,6 +214,15 @@ void Model::set_precision(Precision precision) {
 
 Precision Model::precision() const { return impl_->precision; }
 
+void Model::set_min_confidence(double min_confidence, const std::string& calibrated_on) {
+  ModelConfig config = impl_->config;
+  config.min_confidence = min_confidence;
+  config.provenance["min-confidence-calibrated-on"] = calibrated_on;
+  config.validate();
+  impl_->config = std::move(config);
+  impl_->refresh_id();
+}
+
 std::vector<std::string> Model::layer_names() { return {"embedding", "layer1", "layer2", "layer3", "layer4"}; }
 
 int Model::dim(Modality modality, const std::string& layer) const {

@@ -326,6 +326,13 @@ OffsetEstimator::OffsetEstimator(const SyncOptions& options) {
   impl_ = std::make_unique<Impl>(options);
 }
 
+void OffsetEstimator::set_min_confidence(double min_confidence) {
+  SyncOptions o = impl_->options;
+  o.min_confidence = min_confidence;
+  check_options(o);
+  impl_->options.min_confidence = min_confidence;
+}
+
 OffsetEstimator::~OffsetEstimator() = default;
 
 const SyncOptions& OffsetEstimator::options() const { return impl_->options; }

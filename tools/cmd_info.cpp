@@ -54,6 +54,8 @@ int cmd_info(int argc, char** argv) {
               c.video_base_width, c.audio_base_width);
   std::printf("embedding    %d-d, L2-normalised; in-sync threshold: distance < %.4g\n",
               c.embedding_dim, c.threshold);
+  if (c.min_confidence > 0)
+    std::printf("sync         min-confidence %.4g (calibrated for 95 %% right answers)\n", c.min_confidence);
   std::printf("layers      ");
   for (const auto& layer : Model::layer_names())
     std::printf(" %s (audio %d, video %d)", layer.c_str(), model->dim(Modality::Audio, layer),

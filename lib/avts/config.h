@@ -58,6 +58,11 @@ struct ModelConfig {
   int audio_base_width = 64;   // VGG stage widths: w, 2w, 4w, 8w
   int embedding_dim = 128;
   double threshold = 0.5;      // distance below which a pair is called in sync
+  // The sync estimator's minimum confidence calibrated for this model on held-out speakers
+  // (`avts eval --save-calibrated`): answers at or above it were right at least 95 % of the
+  // time. Confidences are on the scale of this model's distances, so it belongs to the model.
+  // 0: not calibrated (avtssync's own default applies).
+  double min_confidence = 0;
   std::map<std::string, std::string> provenance;  // how the model was made (free-form)
 
   // Frames per clip of each modality: 100 log-mel frames and 25 video frames by default.

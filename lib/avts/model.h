@@ -57,6 +57,11 @@ class Model {
   void set_precision(Precision precision);
   Precision precision() const;
 
+  // Stores the sync estimator's minimum confidence calibrated for this model (config
+  // min_confidence) and where it was calibrated (provenance "min-confidence-calibrated-on").
+  // Throws avts::Error outside [0, 2]. save() writes it.
+  void set_min_confidence(double min_confidence, const std::string& calibrated_on);
+
   // Layers whose output can be extracted: "embedding" (L2-normalised, embedding_dim) and
   // "layer1".."layer4" (globally average-pooled conv stages).
   static std::vector<std::string> layer_names();

@@ -110,6 +110,9 @@ class OffsetEstimator {
   OffsetEstimator& operator=(const OffsetEstimator&) = delete;
 
   const SyncOptions& options() const;
+  // The model's calibrated minimum confidence, known once its feature streams start; applies
+  // to the reports and the summary made from then on.
+  void set_min_confidence(double min_confidence);
 
   // Rows of L2-normalised embeddings, row i at rows.pts_ns + i * rows.hop_ns. Each stream's
   // rows must come in time order; rows that go back in time, and video rows in an interval

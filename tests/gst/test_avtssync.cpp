@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "../lib/synthetic_sync.h"
 #include "element_test.h"
@@ -294,6 +295,36 @@ TEST_F(AvtsSync, ReportsAKnownOffsetAsMessagesAndJsonLines) {
     EXPECT_TRUE(summary.contains(field)) << field;
   free_all(reports);
   unref_all(out);
+}
+
+// A model calibrated on held-out speakers brings its minimum confidence in the feature caps:
+// avtssync uses it unless the application set one. The synthetic streams are confident (about
+// 0.5-1), so a calibrated 1.9 makes every report inconclusive and an explicit 0.1 none.
+TEST_F(AvtsSync, CalibratedMinConfidenceComesWithTheModelUnlessSet) {
+  const auto run = [](bool set_explicitly) {
+    SyncHarness h([&](GstElement* e) {
+      if (set_explicitly) g_object_set(e, "min-confidence", 0.1, nullptr);
+    });
+    for (auto [harness, modality, hop] : {std::tuple{h.audio, "audio", 40 * kMs}, std::tuple{h.video, "video", 200 * kMs}})
+      gst_harness_set_src_caps_str(harness,
+                                   (feature_caps(modality, 64, "0123456789abcdef", hop) + ", min-confidence=(double)1.9").c_str());
+    h.push(streams(120.0, 6, 6));
+    unref_all(h.pull_until_eos());
+    std::vector<GstStructure*> reports = h.messages("avts-sync");
+    int inconclusive = 0;
+    for (const GstStructure* m : reports) inconclusive += caps_string(m, "status") == "inconclusive";
+    double min_confidence = 0;
+    g_object_get(h.element, "min-confidence", &min_confidence, nullptr);
+    const size_t n = reports.size();
+    free_all(reports);
+    return std::tuple{inconclusive, n, min_confidence};
+  };
+  const auto [calibrated, n1, value1] = run(false);
+  EXPECT_EQ(value1, 1.9);
+  EXPECT_EQ(calibrated, static_cast<int>(n1));
+  const auto [explicit_, n2, value2] = run(true);
+  EXPECT_EQ(value2, 0.1);
+  EXPECT_LT(explicit_, static_cast<int>(n2));
 }
 
 TEST_F(AvtsSync, SummaryMessageAtEosAndPostMessagesOff) {

@@ -59,6 +59,26 @@ TEST(Config, JsonRoundTrip) {
   EXPECT_EQ(ModelConfig::from_json(c.to_json()).video.region, c.video.region);
 }
 
+// Fields beyond the paper are written only when set, so earlier files (and the ids hashed over
+// this text) stay as they were; set, they survive the round trip.
+TEST(Config, OptionalFieldsAreWrittenOnlyWhenSet) {
+  ModelConfig c = ModelConfig::preset_config("avts-compact");
+  for (const char* key : {"min_confidence", "normalise", "\"input\""})
+    EXPECT_EQ(c.to_json().find(key), std::string::npos) << key;
+  c.min_confidence = 0.25;
+  c.video.input = "gray-motion";
+  c.audio.normalise = "band-mean";
+  const ModelConfig back = ModelConfig::from_json(c.to_json());
+  EXPECT_DOUBLE_EQ(back.min_confidence, 0.25);
+  EXPECT_EQ(back.video.input, "gray-motion");
+  EXPECT_EQ(back.audio.normalise, "band-mean");
+  c.min_confidence = -0.1;
+  EXPECT_THROW(c.validate(), avts::Error);
+  c.min_confidence = 0;
+  c.audio.normalise = "utterance";
+  EXPECT_THROW(c.validate(), avts::Error);
+}
+
 // Files written before the region existed look at the whole frame.
 TEST(Config, MissingRegionIsTheWholeFrame) {
   ModelConfig c = ModelConfig::preset_config("avts-compact");
