@@ -63,6 +63,7 @@ class VGG(nn.Module):
 
     def __init__(self, w, dim=128):
         super().__init__()
+
         def stage(i, o):
             return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True),
                                  nn.Conv2d(o, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True),
@@ -77,6 +78,7 @@ class VGG(nn.Module):
 def flops_per_clip(net, x):
     """Multiply-adds x 2 of every conv and linear layer for one input."""
     total = [0]
+
     def hook(m, inp, out):
         if isinstance(m, (nn.Conv2d, nn.Conv3d)):
             k = np.prod(m.kernel_size) * m.in_channels // m.groups
@@ -199,7 +201,7 @@ def main():
                     ref_fn = lambda: reference_audio(args.clip, nets["audio"], p["mel_frames"])
                 else:
                     ref_fn = lambda: reference_video(args.clip, nets["video"], p["resize"], p["crop"],
-                                                             frames=p["frames"])
+                                                     frames=p["frames"])
                 n_ref = ref_fn().shape[0]
                 ref = best_of(ref_fn, 2)
                 # Networks alone.
@@ -215,13 +217,16 @@ def main():
                 flops = flops_per_clip(nets[modality], x[:1])
                 r = dict(preset=preset, modality=modality, hop_ms=hop, windows=n_ours, windows_ref=n_ref,
                          ours_s=ours, ref_s=ref, rtf_ours=seconds / ours, rtf_ref=seconds / ref,
-                         speedup=ref / ours, speedup_after_start=ref / (ours - startup), net_clips_per_s=net_ours, net_clips_per_s_ref=net_ref,
+                         speedup=ref / ours, speedup_after_start=ref / (ours - startup), net_clips_per_s=net_ours,
+                         net_clips_per_s_ref=net_ref,
                          gflop_per_clip=flops / 1e9, net_gflops=net_ours * flops / 1e9,
                          net_share_of_peak=net_ours * flops / peak)
                 results["runs"].append(r)
                 rows.append(r)
-                print(f"{preset:12s} {modality}: ours {ours:6.2f} s ({n_ours} windows, {seconds / ours:5.2f}x real time)"
-                      f" | reference {ref:6.2f} s ({n_ref} windows, {seconds / ref:5.2f}x) | speed-up {ref / ours:4.2f}x"
+                print(f"{preset:12s} {modality}: ours {ours:6.2f} s ({n_ours} windows, "
+                      f"{seconds / ours:5.2f}x real time)"
+                      f" | reference {ref:6.2f} s ({n_ref} windows, {seconds / ref:5.2f}x) "
+                      f"| speed-up {ref / ours:4.2f}x"
                       f" ({ref / (ours - startup):4.2f}x after process start)"
                       f" | network alone {net_ours:7.2f} vs {net_ref:7.2f} clips/s,"
                       f" {flops / 1e9:6.2f} GFLOP/clip -> {net_ours * flops / 1e9:6.1f} GFLOP/s"

@@ -97,7 +97,8 @@ def networks_alone(build, preset, seconds, video_hop_ms, threads):
         out = subprocess.run([os.path.join(build, "bench", "model_bench"), preset, modality, str(batch),
                               str(iterations), str(threads)], check=True, capture_output=True, text=True).stdout
         return json.loads(out)["clips_per_s"]
-    return seconds / (AUDIO_HOP_MS / 1000) / rate("audio", 32, 30) + seconds / (video_hop_ms / 1000) / rate("video", 8, 15)
+    return (seconds / (AUDIO_HOP_MS / 1000) / rate("audio", 32, 30)
+            + seconds / (video_hop_ms / 1000) / rate("video", 8, 15))
 
 
 def main():
@@ -124,10 +125,11 @@ def main():
         args.clip = looped_clip(args.clip, args.loops, loops_dir.name)
     with av.open(args.clip) as c:
         seconds = float(c.duration) / av.time_base
-    print(f"clip {os.path.basename(args.clip)}: {seconds:.1f} s; threads {args.threads}; video hop {args.video_hop} ms; "
-          f"{args.precision}")
+    print(f"clip {os.path.basename(args.clip)}: {seconds:.1f} s; threads {args.threads}; "
+          f"video hop {args.video_hop} ms; {args.precision}")
     start = min(timed_run([avts, "--version"], env) for _ in range(3))
-    decode = min(timed_run(["gst-launch-1.0", "-q", "uridecodebin", "uri=" + pathlib.Path(os.path.abspath(args.clip)).as_uri(),
+    uri = pathlib.Path(os.path.abspath(args.clip)).as_uri()
+    decode = min(timed_run(["gst-launch-1.0", "-q", "uridecodebin", "uri=" + uri,
                             "name=d", "d.", "!", "queue", "!", "fakesink", "d.", "!", "queue", "!", "fakesink"])
                  for _ in range(2))
     print(f"floors: avts start {start:.2f} s, decoding alone {decode:.2f} s ({seconds / decode:.1f}x real time); "

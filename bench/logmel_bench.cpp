@@ -44,8 +44,8 @@ std::vector<float> load_or_synthesise(double seconds, const char* path, int rate
 }
 
 // Best wall time of `runs` runs of one pass over `samples` in chunks of `chunk` samples.
-double time_pass(const avts::AudioFrontEndConfig& config, const std::vector<float>& samples, size_t chunk,
-                 int runs, size_t& n_frames) {
+double time_pass(const avts::AudioFrontEndConfig& config, const std::vector<float>& samples, size_t chunk, int runs,
+                 size_t& n_frames) {
   double best = 1e30;
   std::vector<float> frames;
   frames.reserve((samples.size() / config.hop_length + 1) * config.n_mels);
@@ -71,8 +71,8 @@ int main(int argc, char** argv) {
   const avts::AudioFrontEndConfig config;
   const std::vector<float> samples = load_or_synthesise(seconds, path, config.sample_rate);
   const int runs = 7;
-  for (auto [mode, chunk] : {std::pair<const char*, size_t>{"chunks20ms", config.sample_rate / 50},
-                             {"onepush", samples.size()}}) {
+  for (auto [mode, chunk] :
+       {std::pair<const char*, size_t>{"chunks20ms", config.sample_rate / 50}, {"onepush", samples.size()}}) {
     size_t n_frames = 0;
     const double t = time_pass(config, samples, chunk, runs, n_frames);
     std::printf("%s %.6f s %.0f x real time %zu frames\n", mode, t, seconds / t, n_frames);

@@ -22,10 +22,9 @@ int main(int argc, char** argv) {
   const auto config = avts::ModelConfig::preset_config(preset);
   const auto model = avts::Model::create(config, 0);
   const avts::Modality m = modality == "audio" ? avts::Modality::Audio : avts::Modality::Video;
-  const size_t clip_size =
-      m == avts::Modality::Audio
-          ? static_cast<size_t>(config.audio.n_mels) * config.audio_frames_per_clip()
-          : 3ull * config.video_frames_per_clip() * config.video.crop * config.video.crop;
+  const size_t clip_size = m == avts::Modality::Audio
+                               ? static_cast<size_t>(config.audio.n_mels) * config.audio_frames_per_clip()
+                               : 3ull * config.video_frames_per_clip() * config.video.crop * config.video.crop;
   std::vector<float> input(clip_size * batch);
   std::mt19937 rng(0);
   std::normal_distribution<float> normal;
@@ -39,7 +38,7 @@ int main(int argc, char** argv) {
     model->embed(m, input.data(), batch, "embedding", out.data());
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::printf("{\"preset\": \"%s\", \"modality\": \"%s\", \"batch\": %d, \"clips_per_s\": %.4f}\n",
-              preset.c_str(), modality.c_str(), batch, batch / best);
+  std::printf("{\"preset\": \"%s\", \"modality\": \"%s\", \"batch\": %d, \"clips_per_s\": %.4f}\n", preset.c_str(),
+              modality.c_str(), batch, batch / best);
   return 0;
 }

@@ -72,14 +72,15 @@ inline int train_two_epochs(const std::shared_ptr<avts::Model>& model, const std
     epoch = trainer.end_epoch();
     steps = trainer.step() - before;
   }
-  std::printf("{\"work\": \"train\", \"preset\": \"%s\", \"precision\": \"%s\", \"group\": \"%s\", "
-              "\"batch_pairs\": %d, \"files\": %d, "
-              "\"pairs\": %lld, \"steps\": %lld, \"samples_per_s\": %.2f, \"loss\": %.4f, "
-              "\"shape\": {\"resize\": %d, \"crop\": %d, \"frames\": %d, \"width\": %d, \"mel_frames\": %d}}\n",
-              preset.c_str(), precision.c_str(), backend.empty() ? "none" : backend.c_str(), batch_pairs, files,
-              static_cast<long long>(epoch.epoch_pairs),
-              static_cast<long long>(steps), epoch.pairs_per_second, epoch.epoch_loss, c.video.resize, c.video.crop,
-              c.video_frames_per_clip(), c.video_base_width, c.audio_frames_per_clip());
+  std::printf(
+      "{\"work\": \"train\", \"preset\": \"%s\", \"precision\": \"%s\", \"group\": \"%s\", "
+      "\"batch_pairs\": %d, \"files\": %d, "
+      "\"pairs\": %lld, \"steps\": %lld, \"samples_per_s\": %.2f, \"loss\": %.4f, "
+      "\"shape\": {\"resize\": %d, \"crop\": %d, \"frames\": %d, \"width\": %d, \"mel_frames\": %d}}\n",
+      preset.c_str(), precision.c_str(), backend.empty() ? "none" : backend.c_str(), batch_pairs, files,
+      static_cast<long long>(epoch.epoch_pairs), static_cast<long long>(steps), epoch.pairs_per_second,
+      epoch.epoch_loss, c.video.resize, c.video.crop, c.video_frames_per_clip(), c.video_base_width,
+      c.audio_frames_per_clip());
   return 0;
 }
 

@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
     const std::string preset = argv[1];
     avts::Model::set_threads(std::stoi(argv[5]));
     auto model = avts::Model::create(avts::ModelConfig::preset_config(preset), 1);
-    return bench::train_two_epochs(model, preset, "float32", std::stoi(argv[2]), std::stoi(argv[3]), std::stod(argv[4]));
+    return bench::train_two_epochs(model, preset, "float32", std::stoi(argv[2]), std::stoi(argv[3]),
+                                   std::stod(argv[4]));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_bench: %s\n", e.what());
     return 2;

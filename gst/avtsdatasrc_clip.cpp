@@ -50,11 +50,11 @@ std::string to_uri(const std::string& input) {
 
 struct Branch {
   explicit Branch(const char* m) : media(m) {}
-  const char* media;            // "audio" / "video"
-  GstElement* head = nullptr;   // links to the decoder's pad
-  GstElement* filter = nullptr; // the capsfilter that fixes the output format
+  const char* media;             // "audio" / "video"
+  GstElement* head = nullptr;    // links to the decoder's pad
+  GstElement* filter = nullptr;  // the capsfilter that fixes the output format
   bool linked = false;
-  std::string refused;          // caps of a stream of this media that could not be decoded
+  std::string refused;  // caps of a stream of this media that could not be decoded
 };
 
 struct Decoder {
@@ -105,15 +105,15 @@ void fix_video_size(Decoder* d, GstCaps* caps) {
   GstVideoInfo info;
   if (d->short_side <= 0 || !gst_video_info_from_caps(&info, caps)) return;
   const double dar = static_cast<double>(info.width) * info.par_n / (static_cast<double>(info.height) * info.par_d);
-  const int short_in = std::min(static_cast<int>(std::lround(info.width * static_cast<double>(info.par_n) / info.par_d)),
-                                info.height);
+  const int short_in =
+      std::min(static_cast<int>(std::lround(info.width * static_cast<double>(info.par_n) / info.par_d)), info.height);
   if (short_in <= d->short_side) return;  // never scaled up
   const bool landscape = dar >= 1.0;
   const int width = landscape ? static_cast<int>(std::lround(d->short_side * dar)) : d->short_side;
   const int height = landscape ? d->short_side : static_cast<int>(std::lround(d->short_side / dar));
-  GstCaps* fixed = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT, width,
-                                       "height", G_TYPE_INT, height, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
-                                       nullptr);
+  GstCaps* fixed =
+      gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT, width, "height",
+                          G_TYPE_INT, height, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, nullptr);
   g_object_set(d->video.filter, "caps", fixed, nullptr);
   gst_caps_unref(fixed);
 }
@@ -163,7 +163,8 @@ GstElement* add_chain(GstElement* pipeline, const std::vector<GstElement*>& elem
   for (GstElement* e : elements) gst_bin_add(GST_BIN(pipeline), e);
   for (size_t i = 0; i + 1 < elements.size(); ++i)
     if (!gst_element_link(elements[i], elements[i + 1]))
-      throw Error(std::string("cannot link ") + GST_ELEMENT_NAME(elements[i]) + " to " + GST_ELEMENT_NAME(elements[i + 1]));
+      throw Error(std::string("cannot link ") + GST_ELEMENT_NAME(elements[i]) + " to " +
+                  GST_ELEMENT_NAME(elements[i + 1]));
   return elements.front();
 }
 
@@ -212,11 +213,11 @@ std::shared_ptr<const GstAvtsClip> gst_avts_decode_clip(const std::string& input
   g_signal_connect(decoder, "no-more-pads", G_CALLBACK(on_no_more_pads), &d);
 
   d.audio.filter = caps_filter("audio/x-raw,format=F32LE,layout=interleaved,channels=1,rate=" + std::to_string(rate));
-  d.audio.head = add_chain(d.pipeline, {make("audioconvert"), make("audioresample"), d.audio.filter,
-                                        app_sink("audio", &d)});
+  d.audio.head =
+      add_chain(d.pipeline, {make("audioconvert"), make("audioresample"), d.audio.filter, app_sink("audio", &d)});
   d.video.filter = caps_filter("video/x-raw,format=RGB");
-  d.video.head = add_chain(d.pipeline, {make("videoscale"), make("videoconvert"), d.video.filter,
-                                        app_sink("video", &d)});
+  d.video.head =
+      add_chain(d.pipeline, {make("videoscale"), make("videoconvert"), d.video.filter, app_sink("video", &d)});
 
   gst_element_set_state(d.pipeline, GST_STATE_PLAYING);  // a failure posts the error that says why
   GstBus* bus = gst_element_get_bus(d.pipeline);
@@ -224,7 +225,8 @@ std::shared_ptr<const GstAvtsClip> gst_avts_decode_clip(const std::string& input
   for (bool done = false; !done && failure.empty();) {
     if (cancel) failure = "cancelled";
     GstMessage* m = gst_bus_timed_pop_filtered(
-        bus, 50 * GST_MSECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_APPLICATION));
+        bus, 50 * GST_MSECOND,
+        static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_APPLICATION));
     if (!m) continue;
     if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS) done = true;
     if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) failure = error_text(m);

@@ -13,7 +13,7 @@ GType gst_avts_precision_get_type(void);
 inline avts::Precision avts_precision_from_enum(gint value) { return static_cast<avts::Precision>(value); }
 
 #define AVTS_PRECISION_DOC                                                                         \
-  "Arithmetic of the network: float32, or autocast to bfloat16 / float16 (convolutions and "      \
-  "matrix products in the lower precision, as torch.autocast does). bfloat16 also runs on the "   \
+  "Arithmetic of the network: float32, or autocast to bfloat16 / float16 (convolutions and "       \
+  "matrix products in the lower precision, as torch.autocast does). bfloat16 also runs on the "    \
   "CPU (faster on CPUs with AVX512-BF16 or AMX); float16 needs device=cuda, and asking for it on " \
   "the CPU is an error when the model is loaded."

@@ -102,8 +102,9 @@ void TrainFeed::wait_for_other(std::unique_lock<std::mutex>& lock, Stream s) {
     if (other.begun) {
       moved_.wait(lock);
     } else if (moved_.wait_until(lock, deadline) == std::cv_status::timeout && !other.begun) {
-      throw Error(std::string("the media has no ") + stream_name(o) + ": " + stream_name(o) + "_sink got nothing while " +
-                  stream_name(s) + "_sink received " + std::to_string(pending_files_) + " files");
+      throw Error(std::string("the media has no ") + stream_name(o) + ": " + stream_name(o) +
+                  "_sink got nothing while " + stream_name(s) + "_sink received " + std::to_string(pending_files_) +
+                  " files");
     }
   }
 }

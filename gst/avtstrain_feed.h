@@ -1,11 +1,10 @@
 // What avtstrain does with its two streams, free of GStreamer: lines the audio and the video
 // up by their file marks (avtsdatasrc's avts-file-start / avts-epoch-end, identified by
 // sequence number) or, for a stream without marks, cuts both into chunks of equal running
-// time (training files all: a short stream must not lose one to validation); collects each file into a TrainingFile and hands it to the trainer once both
-// streams are past it; ends an epoch once both streams are past its end mark (a stream
-// without marks: at the end of the streams). Memory stays bounded: the trainer keeps a
-// bounded bank, and a stream that runs more than `max_pending_files` files ahead of the
-// other waits for it.
+// time (training files all: a short stream must not lose one to validation); collects each file into a TrainingFile and
+// hands it to the trainer once both streams are past it; ends an epoch once both streams are past its end mark (a
+// stream without marks: at the end of the streams). Memory stays bounded: the trainer keeps a bounded bank, and a
+// stream that runs more than `max_pending_files` files ahead of the other waits for it.
 //
 // Thread-safe: each stream calls in from its own streaming thread. Training runs in the
 // call that completes a file or an epoch, under the feed's lock, so the files reach the
@@ -30,7 +29,7 @@ enum class Stream { Audio = 0, Video = 1 };
 const char* stream_name(Stream s);  // "audio" / "video"
 
 struct FeedOptions {
-  avts::TrainOptions train;  // epochs <= 0: as the first file mark says (1 without marks)
+  avts::TrainOptions train;   // epochs <= 0: as the first file mark says (1 without marks)
   double chunk_seconds = 10;  // length of the files cut from a stream without marks
   int max_pending_files = 3;  // files begun but not complete before the leading stream waits
   // How long a stream may wait for the other one to start at all before the other's
@@ -39,7 +38,7 @@ struct FeedOptions {
 };
 
 struct FeedCallbacks {
-  std::function<void(int epochs)> started;  // the trainer exists (first file)
+  std::function<void(int epochs)> started;                   // the trainer exists (first file)
   std::function<void(const avts::TrainProgress&)> progress;  // every step and epoch
   std::function<void(const std::string& id, const std::string& why, int skipped)> skipped;  // a file not used
 };
@@ -111,7 +110,7 @@ class TrainFeed {
   Cursor cursors_[2];
   std::map<int64_t, Pending> pending_;  // by mark; files being received, epoch ends not yet passed
   int pending_files_ = 0;
-  int files_this_epoch_ = 0;  // given to the trainer since the last epoch end
+  int files_this_epoch_ = 0;     // given to the trainer since the last epoch end
   std::atomic<int> skipped_{0};  // read by property getters while a stream trains
   bool interrupted_ = false;
   bool done_ = false;

@@ -3,14 +3,10 @@
 #include <cstring>
 
 GstCaps* gst_avts_feature_format_to_caps(const GstAvtsFeatureFormat& format) {
-  GstCaps* caps = gst_caps_new_simple(GST_AVTS_FEATURES_MEDIA_TYPE,
-                             "modality", G_TYPE_STRING, avts::modality_name(format.modality),
-                             "dim", G_TYPE_INT, format.dim,
-                             "layer", G_TYPE_STRING, format.layer.c_str(),
-                             "model-id", G_TYPE_STRING, format.model_id.c_str(),
-                             "hop", G_TYPE_UINT64, format.hop_ns,
-                             "window", G_TYPE_UINT64, format.window_ns,
-                             nullptr);
+  GstCaps* caps = gst_caps_new_simple(
+      GST_AVTS_FEATURES_MEDIA_TYPE, "modality", G_TYPE_STRING, avts::modality_name(format.modality), "dim", G_TYPE_INT,
+      format.dim, "layer", G_TYPE_STRING, format.layer.c_str(), "model-id", G_TYPE_STRING, format.model_id.c_str(),
+      "hop", G_TYPE_UINT64, format.hop_ns, "window", G_TYPE_UINT64, format.window_ns, nullptr);
   if (format.min_confidence > 0)
     gst_caps_set_simple(caps, "min-confidence", G_TYPE_DOUBLE, format.min_confidence, nullptr);
   return caps;

@@ -32,11 +32,11 @@ static const GstClockTime kJitter = GST_MSECOND;
 static const int kMaxChannels = 63;
 static const int kMaxRate = 768000;
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS("audio/x-raw, format=(string)" GST_AUDIO_FORMATS_ALL
-                    ", rate=(int)[ 1, 2147483647 ], channels=(int)[ 1, 2147483647 ], "
-                    "layout=(string){ interleaved, non-interleaved }"));
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+                            GST_STATIC_CAPS("audio/x-raw, format=(string)" GST_AUDIO_FORMATS_ALL
+                                            ", rate=(int)[ 1, 2147483647 ], channels=(int)[ 1, 2147483647 ], "
+                                            "layout=(string){ interleaved, non-interleaved }"));
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_AVTS_FEATURES_TEMPLATE_CAPS("audio")));
@@ -87,8 +87,8 @@ static GstAvtsFeaturizerInfo gst_avts_audio_feat_configure(GstAvtsFeatureExtract
   info.hop = st->featurizer->hop_ns();
   info.window = st->featurizer->window_ns();
   // The last log-mel frame of a window reaches (win - hop) samples past its end.
-  info.lookahead = gst_util_uint64_scale_int(std::max(0, audio.win_length - audio.hop_length), GST_SECOND,
-                                             audio.sample_rate);
+  info.lookahead =
+      gst_util_uint64_scale_int(std::max(0, audio.win_length - audio.hop_length), GST_SECOND, audio.sample_rate);
   return info;
 }
 
@@ -154,8 +154,7 @@ static void feed(AudioState* st, gsize n, std::vector<avts::FeatureRows>& rows) 
 // owes, and no more than the input's duration at the model's rate.
 static void flush_converter(AudioState* st, std::vector<avts::FeatureRows>& rows) {
   if (!st->synced || !st->converter) return;
-  const guint64 owed =
-      gst_util_uint64_scale_round(st->in_frames, st->model_rate, GST_AUDIO_INFO_RATE(&st->in_info));
+  const guint64 owed = gst_util_uint64_scale_round(st->in_frames, st->model_rate, GST_AUDIO_INFO_RATE(&st->in_info));
   const gsize latency = gst_audio_converter_get_max_latency(st->converter);
   if (owed <= st->out_frames || latency == 0) return;
   const gsize n = gst_audio_converter_get_out_frames(st->converter, latency);
@@ -266,7 +265,8 @@ static void gst_avts_audio_feat_class_init(GstAvtsAudioFeatClass* klass) {
       "interleaved or not; up to 63 channels and 768 kHz) is accepted and converted internally to mono float at the "
       "model's rate (16 kHz). Output: application/x-avts-features buffers "
       "of N rows x dim float32; PTS = start of the first window, DURATION = N x hop, DISCONT after gaps "
-      "(gaps up to 1 s are filled with silence, longer ones restart the window grid). At EOS the windows covered by the stream are emitted.\n"
+      "(gaps up to 1 s are filled with silence, longer ones restart the window grid). At EOS the windows covered by "
+      "the stream are emitted.\n"
       "Example: gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! avtsaudiofeat model-file=model.avts ! "
       "fakesink",
       "avts project");

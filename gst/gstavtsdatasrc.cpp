@@ -138,9 +138,7 @@ static void free_item(gpointer data) {
 }
 
 // Full when it holds the starts of PREFETCH_FILES files (only those items are "visible").
-static gboolean queue_full(GstDataQueue*, guint visible, guint, guint64, gpointer) {
-  return visible >= PREFETCH_FILES;
-}
+static gboolean queue_full(GstDataQueue*, guint visible, guint, guint64, gpointer) { return visible >= PREFETCH_FILES; }
 
 // Queues `object` (taken) for the pad; blocks while the queue is full. FALSE when the
 // queue is flushing: the element is stopping or downstream wants no more on this pad.
@@ -213,8 +211,8 @@ static void warn_skipped(GstAvtsDataSrc* self, const std::string& what, const st
   const guint skipped = ++self->state->skipped;
   GST_ELEMENT_WARNING_WITH_DETAILS(self, STREAM, DECODE, ("Skipping %s: %s", what.c_str(), why.c_str()),
                                    ("%u input(s) skipped so far", skipped),
-                                   ("input", G_TYPE_STRING, what.c_str(), "reason", G_TYPE_STRING,
-                                    why.c_str(), "skipped", G_TYPE_UINT, skipped, nullptr));
+                                   ("input", G_TYPE_STRING, what.c_str(), "reason", G_TYPE_STRING, why.c_str(),
+                                    "skipped", G_TYPE_UINT, skipped, nullptr));
 }
 
 // The rate of the audio: the rate property, else the downstream's (nearest to 16 kHz).
@@ -286,10 +284,10 @@ static void enqueue_file(DataSrcState* st, const GstAvtsFileStart& mark, const G
 
 static void post_epoch_end(GstAvtsDataSrc* self, const GstAvtsEpochEnd& e) {
   DataSrcState* st = self->state;
-  GstStructure* s = gst_structure_new(GST_AVTS_EPOCH_END, "epoch", G_TYPE_INT, e.epoch, "epochs", G_TYPE_INT, e.epochs,
-                                      "files", G_TYPE_INT, e.files, "skipped", G_TYPE_UINT, e.skipped, "decoded",
-                                      G_TYPE_UINT, st->decoded.load(), "cache-hits", G_TYPE_UINT, st->cache_hits.load(),
-                                      nullptr);
+  GstStructure* s =
+      gst_structure_new(GST_AVTS_EPOCH_END, "epoch", G_TYPE_INT, e.epoch, "epochs", G_TYPE_INT, e.epochs, "files",
+                        G_TYPE_INT, e.files, "skipped", G_TYPE_UINT, e.skipped, "decoded", G_TYPE_UINT,
+                        st->decoded.load(), "cache-hits", G_TYPE_UINT, st->cache_hits.load(), nullptr);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
@@ -331,7 +329,8 @@ static void produce(GstAvtsDataSrc* self) {
     };
     for (int epoch = first; epoch < epochs && !stopping(st); ++epoch) {
       // Validation files go in the first epoch sent: the trainer keeps them.
-      const auto order = avts::epoch_order(st->entries, epoch, run.seed, run.shuffle, /*with_validation=*/epoch == first);
+      const auto order =
+          avts::epoch_order(st->entries, epoch, run.seed, run.shuffle, /*with_validation=*/epoch == first);
       std::deque<Upcoming> ahead;  // order[i], order[i + 1], ...: `decoders` files decode at once
       size_t started = 0;
       int sent = 0;
@@ -359,8 +358,8 @@ static void produce(GstAvtsDataSrc* self) {
           continue;  // found unusable before
         }
         GST_DEBUG_OBJECT(self, "epoch %d: file %zu/%zu %s", epoch, i + 1, order.size(), e.input.c_str());
-        const GstAvtsFileStart mark{sequence++, e.input, clip->uri, avts::split_name(e.split), epoch, epochs,
-                                    static_cast<int>(i), static_cast<int>(order.size())};
+        const GstAvtsFileStart mark{sequence++, e.input, clip->uri,           avts::split_name(e.split),
+                                    epoch,      epochs,  static_cast<int>(i), static_cast<int>(order.size())};
         enqueue_file(st, mark, *clip, base);
         base += clip->duration;
         ++sent;
@@ -399,8 +398,8 @@ static gboolean prepare(GstAvtsDataSrc* self) {
     st->skipped = 0;
     st->decoded = 0;
     st->cache_hits = 0;
-    st->entries = avts::manifest_shard(manifest.entries, static_cast<int>(st->run.shard),
-                                       static_cast<int>(st->run.num_shards));
+    st->entries =
+        avts::manifest_shard(manifest.entries, static_cast<int>(st->run.shard), static_cast<int>(st->run.num_shards));
     for (const std::string& bad : manifest.bad_lines) {  // "LINE: why"
       const size_t colon = bad.find(": ");
       warn_skipped(self, st->run.manifest + " line " + bad.substr(0, colon), bad.substr(colon + 2));
@@ -672,8 +671,8 @@ static void gst_avts_data_src_class_init(GstAvtsDataSrcClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_CACHE_HITS,
       g_param_spec_uint("cache-hits", "Cache hits",
-                        "Files sent from the cache of decoded files so far, without decoding them again.", 0,
-                        G_MAXUINT, 0, stats));
+                        "Files sent from the cache of decoded files so far, without decoding them again.", 0, G_MAXUINT,
+                        0, stats));
 
   gst_element_class_add_static_pad_template(element_class, &audio_src_template);
   gst_element_class_add_static_pad_template(element_class, &video_src_template);

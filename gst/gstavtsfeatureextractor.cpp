@@ -82,8 +82,7 @@ static void gst_avts_feature_extractor_set_property(GObject* object, guint prop_
   GST_OBJECT_UNLOCK(self);
 }
 
-static void gst_avts_feature_extractor_get_property(GObject* object, guint prop_id, GValue* value,
-                                                    GParamSpec* pspec) {
+static void gst_avts_feature_extractor_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
   GstAvtsFeatureExtractor* self = GST_AVTS_FEATURE_EXTRACTOR(object);
   GstAvtsFeatureExtractorState* st = self->state;
   GST_OBJECT_LOCK(self);
@@ -372,8 +371,7 @@ static void gst_avts_feature_extractor_class_init(GstAvtsFeatureExtractorClass* 
   GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
 
-  GST_DEBUG_CATEGORY_INIT(gst_avts_feature_extractor_debug, "avtsfeatureextractor", 0,
-                          "AVTS feature extractor base");
+  GST_DEBUG_CATEGORY_INIT(gst_avts_feature_extractor_debug, "avtsfeatureextractor", 0, "AVTS feature extractor base");
 
   gobject_class->constructed = gst_avts_feature_extractor_constructed;
   gobject_class->finalize = gst_avts_feature_extractor_finalize;
@@ -388,9 +386,8 @@ static void gst_avts_feature_extractor_init(GstAvtsFeatureExtractor* self) {
   gst_segment_init(&self->state->segment, GST_FORMAT_TIME);
 }
 
-void gst_avts_feature_extractor_class_install_properties(GstAvtsFeatureExtractorClass* klass,
-                                                         guint default_hop_ms, guint default_batch_size,
-                                                         const gchar* hop_blurb) {
+void gst_avts_feature_extractor_class_install_properties(GstAvtsFeatureExtractorClass* klass, guint default_hop_ms,
+                                                         guint default_batch_size, const gchar* hop_blurb) {
   GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
   // GObject does not inherit these two: the subclass owns the properties it installs.
   gobject_class->set_property = gst_avts_feature_extractor_set_property;
@@ -421,10 +418,9 @@ void gst_avts_feature_extractor_class_install_properties(GstAvtsFeatureExtractor
                           "embedding_dim floats) or \"layer1\" .. \"layer4\" (a residual / conv stage, globally "
                           "average-pooled). The width appears as 'dim' in the src caps.",
                           DEFAULT_LAYER, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_HOP,
-      g_param_spec_uint("hop", "Hop (ms)", hop_blurb, 10, 10000, default_hop_ms,
-                        static_cast<GParamFlags>(flags | G_PARAM_CONSTRUCT)));
+  g_object_class_install_property(gobject_class, PROP_HOP,
+                                  g_param_spec_uint("hop", "Hop (ms)", hop_blurb, 10, 10000, default_hop_ms,
+                                                    static_cast<GParamFlags>(flags | G_PARAM_CONSTRUCT)));
   g_object_class_install_property(
       gobject_class, PROP_BATCH_SIZE,
       g_param_spec_uint("batch-size", "Batch size",

@@ -53,8 +53,7 @@ struct _GstAvtsFeatureExtractorClass {
 
   // Builds the featurizer for `model` and `options` (on the application thread, READY).
   // Throws avts::Error when the options do not fit the model.
-  GstAvtsFeaturizerInfo (*configure)(GstAvtsFeatureExtractor* self,
-                                     std::shared_ptr<const avts::Model> model,
+  GstAvtsFeaturizerInfo (*configure)(GstAvtsFeatureExtractor* self, std::shared_ptr<const avts::Model> model,
                                      const avts::FeaturizerOptions& options);
   // New sink caps (already accepted by the template). FALSE: not negotiated.
   gboolean (*set_caps)(GstAvtsFeatureExtractor* self, GstCaps* caps);
@@ -75,10 +74,8 @@ GType gst_avts_feature_extractor_get_type(void);
 
 // Installs model-file, device, layer, hop and batch-size with the subclass' defaults;
 // called from the subclass' class_init.
-void gst_avts_feature_extractor_class_install_properties(GstAvtsFeatureExtractorClass* klass,
-                                                         guint default_hop_ms,
-                                                         guint default_batch_size,
-                                                         const gchar* hop_blurb);
+void gst_avts_feature_extractor_class_install_properties(GstAvtsFeatureExtractorClass* klass, guint default_hop_ms,
+                                                         guint default_batch_size, const gchar* hop_blurb);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GstAvtsFeatureExtractor, gst_object_unref)
 

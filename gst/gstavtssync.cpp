@@ -187,19 +187,17 @@ static gboolean set_pad_caps(GstAvtsSync* self, GstAggregatorPad* pad, GstCaps* 
     const GstAvtsFeatureFormat& a = is_audio ? format : other.format;
     const GstAvtsFeatureFormat& v = is_audio ? other.format : format;
     if (a.model_id != v.model_id || a.dim != v.dim) {
-      GST_ELEMENT_ERROR(
-          self, CORE, NEGOTIATION,
-          ("The audio and video features come from different models: audio model-id '%s' (dim %d), video "
-           "model-id '%s' (dim %d).",
-           a.model_id.c_str(), a.dim, v.model_id.c_str(), v.dim),
-          ("Give avtsaudiofeat and avtsvideofeat the same model-file."));
+      GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+                        ("The audio and video features come from different models: audio model-id '%s' (dim %d), video "
+                         "model-id '%s' (dim %d).",
+                         a.model_id.c_str(), a.dim, v.model_id.c_str(), v.dim),
+                        ("Give avtsaudiofeat and avtsvideofeat the same model-file."));
       return FALSE;
     }
   }
   if (is_audio && static_cast<guint64>(st->options.max_offset_ns) < 2 * format.hop_ns) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                      ("max-offset %" G_GINT64_FORMAT " ms is shorter than two audio hops (%" G_GUINT64_FORMAT
-                       " ms).",
+                      ("max-offset %" G_GINT64_FORMAT " ms is shorter than two audio hops (%" G_GUINT64_FORMAT " ms).",
                        st->options.max_offset_ns / GST_MSECOND, 2 * format.hop_ns / GST_MSECOND),
                       ("Raise max-offset or lower the hop of avtsaudiofeat."));
     return FALSE;
@@ -257,28 +255,27 @@ static double audio_hop_ms(GstAvtsSync* self) {
 // timestamp is also its running time; stream-time comes from the video pad's segment.
 static GstStructure* report_structure(GstAvtsSync* self, const avts::SyncReport& r) {
   const GstClockTime start = static_cast<GstClockTime>(r.start_ns);
-  return gst_structure_new(
-      "avts-sync", "timestamp", GST_TYPE_CLOCK_TIME, start, "stream-time", GST_TYPE_CLOCK_TIME,
-      stream_time_of(self, start), "running-time", GST_TYPE_CLOCK_TIME, start, "duration", GST_TYPE_CLOCK_TIME,
-      static_cast<GstClockTime>(r.duration_ns), "offset-ms", G_TYPE_DOUBLE, r.offset_ms, "confidence",
-      G_TYPE_DOUBLE, r.confidence, "probability", G_TYPE_DOUBLE, r.probability, "status", G_TYPE_STRING,
-      avts::sync_status_name(r.status), "standard", G_TYPE_STRING,
-      avts::sync_standard_name(self->state->options.tolerance.standard), "out-of-range", G_TYPE_BOOLEAN,
-      r.out_of_range ? TRUE : FALSE, "sign", G_TYPE_STRING, avts::kSyncSign, "audio-hop-ms", G_TYPE_DOUBLE,
-      audio_hop_ms(self), "windows", G_TYPE_INT, r.windows, nullptr);
+  return gst_structure_new("avts-sync", "timestamp", GST_TYPE_CLOCK_TIME, start, "stream-time", GST_TYPE_CLOCK_TIME,
+                           stream_time_of(self, start), "running-time", GST_TYPE_CLOCK_TIME, start, "duration",
+                           GST_TYPE_CLOCK_TIME, static_cast<GstClockTime>(r.duration_ns), "offset-ms", G_TYPE_DOUBLE,
+                           r.offset_ms, "confidence", G_TYPE_DOUBLE, r.confidence, "probability", G_TYPE_DOUBLE,
+                           r.probability, "status", G_TYPE_STRING, avts::sync_status_name(r.status), "standard",
+                           G_TYPE_STRING, avts::sync_standard_name(self->state->options.tolerance.standard),
+                           "out-of-range", G_TYPE_BOOLEAN, r.out_of_range ? TRUE : FALSE, "sign", G_TYPE_STRING,
+                           avts::kSyncSign, "audio-hop-ms", G_TYPE_DOUBLE, audio_hop_ms(self), "windows", G_TYPE_INT,
+                           r.windows, nullptr);
 }
 
 static GstStructure* summary_structure(GstAvtsSync* self, const avts::SyncSummary& s) {
   return gst_structure_new(
       "avts-sync-summary", "summary", G_TYPE_BOOLEAN, TRUE, "timestamp", GST_TYPE_CLOCK_TIME,
-      static_cast<GstClockTime>(s.start_ns), "duration", GST_TYPE_CLOCK_TIME,
-      static_cast<GstClockTime>(s.duration_ns), "offset-ms", G_TYPE_DOUBLE, s.offset_ms, "confidence",
-      G_TYPE_DOUBLE, s.confidence, "probability", G_TYPE_DOUBLE, s.probability, "out-of-range", G_TYPE_BOOLEAN,
-      s.out_of_range ? TRUE : FALSE, "spread-ms", G_TYPE_DOUBLE, s.spread_ms, "drift-ms-per-min", G_TYPE_DOUBLE,
-      s.drift_ms_per_min, "steps", G_TYPE_INT, s.steps, "windows", G_TYPE_INT64, static_cast<gint64>(s.windows),
-      "windows-skipped", G_TYPE_INT64, static_cast<gint64>(s.windows_skipped), "reports", G_TYPE_INT, s.reports,
-      "inconclusive-share", G_TYPE_DOUBLE, s.inconclusive_share, "status", G_TYPE_STRING,
-      avts::sync_status_name(s.status), "standard", G_TYPE_STRING,
+      static_cast<GstClockTime>(s.start_ns), "duration", GST_TYPE_CLOCK_TIME, static_cast<GstClockTime>(s.duration_ns),
+      "offset-ms", G_TYPE_DOUBLE, s.offset_ms, "confidence", G_TYPE_DOUBLE, s.confidence, "probability", G_TYPE_DOUBLE,
+      s.probability, "out-of-range", G_TYPE_BOOLEAN, s.out_of_range ? TRUE : FALSE, "spread-ms", G_TYPE_DOUBLE,
+      s.spread_ms, "drift-ms-per-min", G_TYPE_DOUBLE, s.drift_ms_per_min, "steps", G_TYPE_INT, s.steps, "windows",
+      G_TYPE_INT64, static_cast<gint64>(s.windows), "windows-skipped", G_TYPE_INT64,
+      static_cast<gint64>(s.windows_skipped), "reports", G_TYPE_INT, s.reports, "inconclusive-share", G_TYPE_DOUBLE,
+      s.inconclusive_share, "status", G_TYPE_STRING, avts::sync_status_name(s.status), "standard", G_TYPE_STRING,
       avts::sync_standard_name(self->state->options.tolerance.standard), "sign", G_TYPE_STRING, avts::kSyncSign,
       "audio-hop-ms", G_TYPE_DOUBLE, audio_hop_ms(self), nullptr);
 }
@@ -694,12 +691,12 @@ static void gst_avts_sync_class_init(GstAvtsSyncClass* klass) {
                         0, 1000, DEFAULT_HYSTERESIS_MS, ready));
   g_object_class_install_property(
       gobject_class, PROP_POST_MESSAGES,
-      g_param_spec_boolean("post-messages", "Post messages",
-                           "Post an 'avts-sync' element message per report and an 'avts-sync-summary' message at "
-                           "EOS. The JSON buffers on the src pad are produced either way.",
-                           DEFAULT_POST_MESSAGES,
-                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                                    GST_PARAM_MUTABLE_PLAYING)));
+      g_param_spec_boolean(
+          "post-messages", "Post messages",
+          "Post an 'avts-sync' element message per report and an 'avts-sync-summary' message at "
+          "EOS. The JSON buffers on the src pad are produced either way.",
+          DEFAULT_POST_MESSAGES,
+          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
 
   gst_element_class_add_static_pad_template_with_gtype(element_class, &audio_sink_template, GST_TYPE_AGGREGATOR_PAD);
   gst_element_class_add_static_pad_template_with_gtype(element_class, &video_sink_template, GST_TYPE_AGGREGATOR_PAD);

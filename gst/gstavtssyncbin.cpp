@@ -79,7 +79,7 @@ struct SyncBinState {
   GstElement* sync = nullptr;
   GstPad *audio_sink = nullptr, *video_sink = nullptr;  // the bin's ghost pads
   GstPad *audio_src = nullptr, *video_src = nullptr;
-  std::vector<std::string> missing;                   // factories not installed
+  std::vector<std::string> missing;  // factories not installed
 
   std::mutex lock;  // guards what follows (application, audio and report threads)
   bool post_messages = DEFAULT_POST_MESSAGES;
@@ -87,10 +87,10 @@ struct SyncBinState {
   bool leaky = DEFAULT_LEAKY;
   avts::SyncCorrectorOptions options;
   avts::SyncCorrector corrector;
-  GstSegment audio_segment;  // of the audio going out
+  GstSegment audio_segment;                               // of the audio going out
   GstClockTime audio_running_time = GST_CLOCK_TIME_NONE;  // of the latest audio going out
-  double offset_ms = 0;      // the correction the src pads' offsets hold now
-  GstClockTime last_post = GST_CLOCK_TIME_NONE;  // running time of the last progress message
+  double offset_ms = 0;                                   // the correction the src pads' offsets hold now
+  GstClockTime last_post = GST_CLOCK_TIME_NONE;           // running time of the last progress message
 };
 
 struct _GstAvtsSyncBin {
@@ -368,10 +368,10 @@ static void gst_avts_sync_bin_get_property(GObject* object, guint prop_id, GValu
 
 // The bin's copy of a child's property: same type, range, default and documentation.
 static GParamSpec* copy_param_spec(GParamSpec* p, const char* name) {
-  const auto flags = static_cast<GParamFlags>(
-      (p->flags & (G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY | GST_PARAM_MUTABLE_PAUSED | GST_PARAM_MUTABLE_PLAYING |
-                   GST_PARAM_CONTROLLABLE)) |
-      G_PARAM_STATIC_STRINGS);  // the child's strings live as long as its class: for good
+  const auto flags =
+      static_cast<GParamFlags>((p->flags & (G_PARAM_READWRITE | GST_PARAM_MUTABLE_READY | GST_PARAM_MUTABLE_PAUSED |
+                                            GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE)) |
+                               G_PARAM_STATIC_STRINGS);  // the child's strings live as long as its class: for good
   const gchar* nick = g_param_spec_get_nick(p);
   const gchar* blurb = g_param_spec_get_blurb(p);
   if (G_IS_PARAM_SPEC_STRING(p))
@@ -556,8 +556,7 @@ static void gst_avts_sync_bin_class_init(GstAvtsSyncBinClass* klass) {
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_avts_sync_bin_change_state);
   bin_class->handle_message = GST_DEBUG_FUNCPTR(gst_avts_sync_bin_handle_message);
 
-  const auto playing =
-      static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+  const auto playing = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
   const auto ready = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   const avts::SyncCorrectorOptions defaults;
 
@@ -633,7 +632,8 @@ static void gst_avts_sync_bin_class_init(GstAvtsSyncBinClass* klass) {
       "inconclusive; each change is an 'avts-sync-correction' message (applied-ms, target-ms, settled, "
       "running-time). Live pipelines: put a queue after each src pad (a delayed stream waits there) and set "
       "leaky=true so that slow analysis never holds back the pass-through. An input that never starts (no audio or "
-      "no video track) is ended when the other input ends, so the analysis still finishes. Inner elements are named audio-tee, "
+      "no video track) is ended when the other input ends, so the analysis still finishes. Inner elements are named "
+      "audio-tee, "
       "audio-queue, audio-convert, audio-features, video-tee, video-queue, video-convert, video-rgb, "
       "video-features, sync and reports.\n"
       "Example: gst-launch-1.0 -m uridecodebin uri=file:///path/clip.mp4 name=d avtssyncbin name=s "

@@ -132,7 +132,8 @@ GType gst_avts_train_loss_get_type(void) {
   static const GEnumValue values[] = {
       {static_cast<gint>(avts::LossKind::Contrastive), "Contrastive loss on the embedding distance", "contrastive"},
       {static_cast<gint>(avts::LossKind::CrossEntropy), "Two-way cross-entropy on the fusion head", "cross-entropy"},
-      {static_cast<gint>(avts::LossKind::MultiWay), "Each video clip against its positive and negatives at once", "multi-way"},
+      {static_cast<gint>(avts::LossKind::MultiWay), "Each video clip against its positive and negatives at once",
+       "multi-way"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstAvtsTrainLoss", values));
@@ -202,7 +203,7 @@ struct TrainState {
   std::string loaded;  // what it was loaded from (model-file, preset, device, seed)
   bool model_trained = false;
   int first_epoch = 0;  // a resumed run's: the epochs its checkpoint had completed
-  Settings run;  // the settings of this run
+  Settings run;         // the settings of this run
 
   std::unique_ptr<TrainFeed> feed;  // READY->PAUSED .. PAUSED->READY
   PadStream audio, video;           // each pad's streaming thread
@@ -226,7 +227,9 @@ struct _GstAvtsTrain {
 G_DEFINE_TYPE(GstAvtsTrain, gst_avts_train, GST_TYPE_ELEMENT)
 GST_ELEMENT_REGISTER_DEFINE(avtstrain, "avtstrain", GST_RANK_NONE, GST_TYPE_AVTS_TRAIN)
 
-static Stream stream_of(GstAvtsTrain* self, GstPad* pad) { return pad == self->audio_pad ? Stream::Audio : Stream::Video; }
+static Stream stream_of(GstAvtsTrain* self, GstPad* pad) {
+  return pad == self->audio_pad ? Stream::Audio : Stream::Video;
+}
 
 static GstFlowReturn flow_of(TrainFeed::Result r) {
   switch (r) {
@@ -263,8 +266,8 @@ static void on_skipped(GstAvtsTrain* self, const std::string& id, const std::str
   self->state->skipped = static_cast<guint>(skipped);
   GST_ELEMENT_WARNING_WITH_DETAILS(self, STREAM, DECODE, ("Not training on %s: %s", id.c_str(), why.c_str()),
                                    ("%d file(s) skipped so far", skipped),
-                                   ("input", G_TYPE_STRING, id.c_str(), "reason", G_TYPE_STRING,
-                                    why.c_str(), "skipped", G_TYPE_UINT, static_cast<guint>(skipped), nullptr));
+                                   ("input", G_TYPE_STRING, id.c_str(), "reason", G_TYPE_STRING, why.c_str(), "skipped",
+                                    G_TYPE_UINT, static_cast<guint>(skipped), nullptr));
 }
 
 static void on_progress(GstAvtsTrain* self, const avts::TrainProgress& p) {
@@ -286,8 +289,8 @@ static void on_progress(GstAvtsTrain* self, const avts::TrainProgress& p) {
         "epochs", G_TYPE_INT, p.epochs, "stage", G_TYPE_INT, p.stage, "step", G_TYPE_INT64, static_cast<gint64>(p.step),
         "lr", G_TYPE_DOUBLE, p.lr, "loss", G_TYPE_DOUBLE, p.loss, "epoch-loss", G_TYPE_DOUBLE, p.epoch_loss, "pairs",
         G_TYPE_INT64, static_cast<gint64>(p.epoch_pairs), "pairs-per-second", G_TYPE_DOUBLE, p.pairs_per_second,
-        "train-files", G_TYPE_INT, p.train_files, "hard-fallbacks", G_TYPE_INT, p.hard_fallbacks, "percent",
-        G_TYPE_INT, percent, "progress", G_TYPE_DOUBLE, std::clamp(done / std::max(p.epochs, 1), 0.0, 1.0), nullptr);
+        "train-files", G_TYPE_INT, p.train_files, "hard-fallbacks", G_TYPE_INT, p.hard_fallbacks, "percent", G_TYPE_INT,
+        percent, "progress", G_TYPE_DOUBLE, std::clamp(done / std::max(p.epochs, 1), 0.0, 1.0), nullptr);
     if (epoch_end)
       gst_structure_set(s, "validated", G_TYPE_BOOLEAN, p.validated ? TRUE : FALSE, "validation-clips", G_TYPE_INT,
                         v.clips, "accuracy-easy", G_TYPE_DOUBLE, v.accuracy_easy, "accuracy-hard", G_TYPE_DOUBLE,
@@ -416,9 +419,9 @@ static TrainFeed::Result handle_mark(GstAvtsTrain* self, Stream s, GstEvent* eve
   GstAvtsEpochEnd end;
   if (gst_avts_file_start_event_parse(event, &file)) {
     if (file.epoch < st->first_epoch && st->first_epoch < st->run.train.epochs)
-      throw avts::Error("the run resumed after epoch " + std::to_string(st->first_epoch) + ", but the stream sends epoch " +
-                        std::to_string(file.epoch + 1) + ": set avtsdatasrc's first-epoch=" +
-                        std::to_string(st->first_epoch));
+      throw avts::Error("the run resumed after epoch " + std::to_string(st->first_epoch) +
+                        ", but the stream sends epoch " + std::to_string(file.epoch + 1) +
+                        ": set avtsdatasrc's first-epoch=" + std::to_string(st->first_epoch));
     if (s == Stream::Audio && file.files > 0) st->epoch_fraction = static_cast<double>(file.index) / file.files;
     GST_DEBUG_OBJECT(self, "%s: file %" G_GUINT64_FORMAT " %s (epoch %d)", avts_gst::stream_name(s), file.sequence,
                      file.id.c_str(), file.epoch);
@@ -522,17 +525,17 @@ static void save_stopped_run(GstAvtsTrain* self) {
   }
   GST_INFO_OBJECT(self, "stopped in epoch %d at step %" G_GINT64_FORMAT "%s", trainer->epoch() + 1,
                   static_cast<gint64>(trainer->step()), saved ? ", checkpoint saved" : "");
-  GstStructure* s = gst_structure_new(
-      "avts-train-stopped", "epoch", G_TYPE_INT, trainer->epoch(), "epochs", G_TYPE_INT, trainer->options().epochs,
-      "step", G_TYPE_INT64, static_cast<gint64>(trainer->step()), "checkpoint", G_TYPE_STRING,
-      st->run.checkpoint.c_str(), "saved", G_TYPE_BOOLEAN, saved ? TRUE : FALSE, "world-size", G_TYPE_INT,
-      trainer->options().distributed.world_size, nullptr);
+  GstStructure* s = gst_structure_new("avts-train-stopped", "epoch", G_TYPE_INT, trainer->epoch(), "epochs", G_TYPE_INT,
+                                      trainer->options().epochs, "step", G_TYPE_INT64,
+                                      static_cast<gint64>(trainer->step()), "checkpoint", G_TYPE_STRING,
+                                      st->run.checkpoint.c_str(), "saved", G_TYPE_BOOLEAN, saved ? TRUE : FALSE,
+                                      "world-size", G_TYPE_INT, trainer->options().distributed.world_size, nullptr);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
 static std::string model_source(const Settings& s) {
-  return s.model_file + "\n" + s.resume + "\n" + s.preset + "\n" + s.device + "\n" +
-         avts::precision_name(s.precision) + "\n" + std::to_string(s.train.seed);
+  return s.model_file + "\n" + s.resume + "\n" + s.preset + "\n" + s.device + "\n" + avts::precision_name(s.precision) +
+         "\n" + std::to_string(s.train.seed);
 }
 
 // The trainer's options from the element's settings (epochs 0: from the stream).
@@ -995,9 +998,8 @@ static void install_properties(GObjectClass* gobject_class) {
                         static_cast<guint>(defaults.batch_size), flags));
   g_object_class_install_property(
       gobject_class, PROP_LR,
-      g_param_spec_double("lr", "Learning rate",
-                          "Peak learning rate of the optimiser (see schedule and warmup-steps).", 1e-9, 100.0,
-                          defaults.lr, flags));
+      g_param_spec_double("lr", "Learning rate", "Peak learning rate of the optimiser (see schedule and warmup-steps).",
+                          1e-9, 100.0, defaults.lr, flags));
   g_object_class_install_property(
       gobject_class, PROP_CURRICULUM,
       g_param_spec_enum("curriculum", "Curriculum",
@@ -1039,7 +1041,8 @@ static void install_properties(GObjectClass* gobject_class) {
                           defaults.temperature, flags));
   g_object_class_install_property(
       gobject_class, PROP_OPTIMIZER,
-      g_param_spec_enum("optimizer", "Optimizer", "sgd (stochastic gradient descent with momentum 0.9, the paper's) or adamw (Adam with "
+      g_param_spec_enum("optimizer", "Optimizer",
+                        "sgd (stochastic gradient descent with momentum 0.9, the paper's) or adamw (Adam with "
                         "decoupled weight decay).",
                         GST_TYPE_AVTS_TRAIN_OPTIMIZER, static_cast<gint>(defaults.optimizer), flags));
   g_object_class_install_property(
@@ -1047,11 +1050,11 @@ static void install_properties(GObjectClass* gobject_class) {
       g_param_spec_enum("schedule", "Schedule",
                         "Learning-rate schedule over the epochs: cosine decay from lr, step (times 0.1 every 10 "
                         "epochs) or constant.",
-                        GST_TYPE_AVTS_TRAIN_SCHEDULE,
-                        static_cast<gint>(defaults.schedule), flags));
+                        GST_TYPE_AVTS_TRAIN_SCHEDULE, static_cast<gint>(defaults.schedule), flags));
   g_object_class_install_property(
       gobject_class, PROP_WEIGHT_DECAY,
-      g_param_spec_double("weight-decay", "Weight decay", "Weight decay of the optimiser (L2 for sgd, decoupled for adamw); 0 turns it off.", 0.0, 1.0,
+      g_param_spec_double("weight-decay", "Weight decay",
+                          "Weight decay of the optimiser (L2 for sgd, decoupled for adamw); 0 turns it off.", 0.0, 1.0,
                           defaults.weight_decay, flags));
   g_object_class_install_property(
       gobject_class, PROP_WARMUP_STEPS,
@@ -1097,13 +1100,13 @@ static void install_properties(GObjectClass* gobject_class) {
                         0, G_MAXUINT, 0, stats));
   g_object_class_install_property(
       gobject_class, PROP_STEP,
-      g_param_spec_uint64("step", "Step", "Optimiser steps taken so far in this run, over all epochs.", 0,
-                          G_MAXUINT64, 0, stats));
+      g_param_spec_uint64("step", "Step", "Optimiser steps taken so far in this run, over all epochs.", 0, G_MAXUINT64,
+                          0, stats));
   g_object_class_install_property(
       gobject_class, PROP_SKIPPED,
       g_param_spec_uint("skipped", "Skipped",
-                        "Files the trainer could not use (no audio or video in them, shorter than a clip) so far.",
-                        0, G_MAXUINT, 0, stats));
+                        "Files the trainer could not use (no audio or video in them, shorter than a clip) so far.", 0,
+                        G_MAXUINT, 0, stats));
 }
 
 static void gst_avts_train_class_init(GstAvtsTrainClass* klass) {
@@ -1128,7 +1131,8 @@ static void gst_avts_train_class_init(GstAvtsTrainClass* klass) {
       "is written after every epoch. With avtsdatasrc upstream its avts-file-start / avts-epoch-end marks give "
       "the files and epochs; a plain stream is cut into files of 'chunk' seconds and trained one epoch at its "
       "end. Posts 'avts-train-progress' messages (kind, epoch, epochs, stage, step, lr, loss, epoch-loss, pairs, "
-      "pairs-per-second, train-files, percent, progress; at epoch ends validated, accuracy-easy, accuracy-hard, auc-easy, "
+      "pairs-per-second, train-files, percent, progress; at epoch ends validated, accuracy-easy, accuracy-hard, "
+      "auc-easy, "
       "auc-hard, threshold, output) and PROGRESS messages; holds EOS until the model is written, posting "
       "'avts-train-done' (epochs, steps, output, model-id, threshold, skipped) first. Stopped before its last "
       "epoch, it saves the trainer state to 'checkpoint' and posts 'avts-train-stopped' (epoch, epochs, step, "

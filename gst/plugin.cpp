@@ -20,5 +20,5 @@ static gboolean plugin_init(GstPlugin* plugin) {
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, avts,
-                  "Audio-visual temporal synchronization (AVTS): features, A/V sync scoring and training",
-                  plugin_init, VERSION, "LGPL", PACKAGE, GST_PACKAGE_ORIGIN)
+                  "Audio-visual temporal synchronization (AVTS): features, A/V sync scoring and training", plugin_init,
+                  VERSION, "LGPL", PACKAGE, GST_PACKAGE_ORIGIN)

@@ -21,9 +21,8 @@ namespace {
 
 std::vector<char> serialise(const c10::IValue& value) {
   std::vector<char> pickle;
-  torch::jit::Pickler pickler(
-      [&](const char* bytes, size_t n) { pickle.insert(pickle.end(), bytes, bytes + n); },
-      nullptr, nullptr, nullptr, nullptr, /*tag_aggregates=*/false);  // plain pickle for Python
+  torch::jit::Pickler pickler([&](const char* bytes, size_t n) { pickle.insert(pickle.end(), bytes, bytes + n); },
+                              nullptr, nullptr, nullptr, nullptr, /*tag_aggregates=*/false);  // plain pickle for Python
   pickler.protocol();
   pickler.pushIValue(value);
   pickler.stop();
@@ -140,8 +139,7 @@ void write(const std::string& path, const c10::IValue& value) {
 
 c10::IValue read(const std::string& path) {
   struct stat st {};
-  if (stat(path.c_str(), &st) != 0)
-    throw Error(errno == ENOENT ? "does not exist" : "cannot be read: " + errno_text());
+  if (stat(path.c_str(), &st) != 0) throw Error(errno == ENOENT ? "does not exist" : "cannot be read: " + errno_text());
   if (S_ISDIR(st.st_mode)) throw Error("is a directory");
   if (st.st_size == 0) throw Error("is empty (0 bytes)");
   if (access(path.c_str(), R_OK) != 0) throw Error("cannot be read: " + errno_text());

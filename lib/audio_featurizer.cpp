@@ -34,16 +34,14 @@ struct AudioFeaturizer::Impl {
         frames_per_clip(m ? m->config().audio_frames_per_clip() : 0),
         hop_ns(options.hop_ns),
         logmel(config),
-        batch(m, Modality::Audio, options,
-              static_cast<size_t>(config.n_mels) * static_cast<size_t>(frames_per_clip)) {
+        batch(m, Modality::Audio, options, static_cast<size_t>(config.n_mels) * static_cast<size_t>(frames_per_clip)) {
     // The hop must land on log-mel frame boundaries: a whole number of log-mel hops.
     const __int128 scaled = static_cast<__int128>(hop_ns) * config.sample_rate;
     const int64_t hop_samples = static_cast<int64_t>(scaled / kSecond);
     if (hop_ns <= 0 || scaled % kSecond != 0 || hop_samples % config.hop_length != 0)
       throw Error("hop " + ms_text(hop_ns) + " is not a positive multiple of the log-mel hop (" +
-                  ms_text(samples_to_ns(config.hop_length)) + ", " +
-                  std::to_string(config.hop_length) + " samples at " +
-                  std::to_string(config.sample_rate) + " Hz)");
+                  ms_text(samples_to_ns(config.hop_length)) + ", " + std::to_string(config.hop_length) +
+                  " samples at " + std::to_string(config.sample_rate) + " Hz)");
     hop_frames = hop_samples / config.hop_length;
   }
 
@@ -153,10 +151,10 @@ struct AudioFeaturizer::Impl {
   WindowBatch batch;
 
   bool started = false;
-  int64_t t0 = 0;            // time of the grid's first sample
-  int64_t received = 0;      // samples since t0, silence fills included
-  int64_t grid_pts = 0;      // start of window 0: first multiple of the hop at or after t0
-  int64_t first_sample = 0;  // sample (since t0) at grid_pts: log-mel frame 0 starts here
+  int64_t t0 = 0;             // time of the grid's first sample
+  int64_t received = 0;       // samples since t0, silence fills included
+  int64_t grid_pts = 0;       // start of window 0: first multiple of the hop at or after t0
+  int64_t first_sample = 0;   // sample (since t0) at grid_pts: log-mel frame 0 starts here
   std::vector<float> frames;  // log-mel frames still needed, frame after frame
   int64_t frames_base = 0;    // index of the first frame in `frames`
   int64_t next_window = 0;

@@ -15,8 +15,8 @@ nn::Conv2d conv3x3(int in, int out) {
 // (conv, BN, ReLU) x 2, then a 2x2 max pool. ceil_mode keeps odd and tiny sizes alive
 // (40 mel bands: 20, 10, 5, 3).
 nn::Sequential make_stage(int in, int out) {
-  return nn::Sequential(conv3x3(in, out), nn::BatchNorm2d(out), nn::ReLU(nn::ReLUOptions(true)),
-                        conv3x3(out, out), nn::BatchNorm2d(out), nn::ReLU(nn::ReLUOptions(true)),
+  return nn::Sequential(conv3x3(in, out), nn::BatchNorm2d(out), nn::ReLU(nn::ReLUOptions(true)), conv3x3(out, out),
+                        nn::BatchNorm2d(out), nn::ReLU(nn::ReLUOptions(true)),
                         nn::MaxPool2d(nn::MaxPool2dOptions(2).ceil_mode(true)));
 }
 
@@ -32,8 +32,7 @@ AudioNetImpl::AudioNetImpl(int base_width, int embedding_dim, const AudioFrontEn
   proj = register_module("proj", nn::Linear(8 * w, embedding_dim));
 
   for (auto& m : modules(/*include_self=*/false))
-    if (auto* conv = m->as<nn::Conv2d>())
-      nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+    if (auto* conv = m->as<nn::Conv2d>()) nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
 }
 
 NetOutput AudioNetImpl::forward(torch::Tensor x, int depth) {
@@ -46,8 +45,8 @@ NetOutput AudioNetImpl::forward(torch::Tensor x, int depth) {
     out.stages.push_back(x.mean({2, 3}));  // global average pool
   }
   if (depth == 4)
-    out.embedding = nn::functional::normalize(
-        proj->forward(out.stages.back()), nn::functional::NormalizeFuncOptions().dim(1));
+    out.embedding =
+        nn::functional::normalize(proj->forward(out.stages.back()), nn::functional::NormalizeFuncOptions().dim(1));
   return out;
 }
 

@@ -13,9 +13,7 @@ int ModelConfig::audio_frames_per_clip() const {
   return static_cast<int>(std::lround(clip_seconds * audio.sample_rate / audio.hop_length));
 }
 
-int ModelConfig::video_frames_per_clip() const {
-  return static_cast<int>(std::lround(clip_seconds * video.fps));
-}
+int ModelConfig::video_frames_per_clip() const { return static_cast<int>(std::lround(clip_seconds * video.fps)); }
 
 namespace {
 
@@ -118,8 +116,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     c.embedding_dim = j.at("embedding_dim").get<int>();
     c.threshold = j.at("threshold").get<double>();
     if (j.contains("min_confidence")) c.min_confidence = j.at("min_confidence").get<double>();
-    if (j.contains("provenance"))
-      c.provenance = j.at("provenance").get<std::map<std::string, std::string>>();
+    if (j.contains("provenance")) c.provenance = j.at("provenance").get<std::map<std::string, std::string>>();
   } catch (const json::exception& e) {
     throw Error(std::string("invalid model config: ") + e.what());
   }

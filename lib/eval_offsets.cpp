@@ -10,9 +10,7 @@ namespace avts {
 
 namespace {
 
-double share(double part, double whole) {
-  return whole > 0 ? part / whole : std::numeric_limits<double>::quiet_NaN();
-}
+double share(double part, double whole) { return whole > 0 ? part / whole : std::numeric_limits<double>::quiet_NaN(); }
 
 OffsetStats stats_of(const std::vector<const OffsetTrial*>& trials, double tolerance_ms) {
   OffsetStats s;

@@ -51,9 +51,12 @@ void EmbeddingTrack::append(int64_t time_ns, int64_t hop_ns, int n, int width, c
 
 const char* pair_kind_name(PairKind k) {
   switch (k) {
-    case PairKind::Positive: return "positive";
-    case PairKind::Easy: return "easy";
-    case PairKind::Hard: return "hard";
+    case PairKind::Positive:
+      return "positive";
+    case PairKind::Easy:
+      return "easy";
+    case PairKind::Hard:
+      return "hard";
   }
   return "?";
 }

@@ -120,8 +120,9 @@ class BatchPipeline {
     Slot& s = slots_[current_];
     const DeviceGuard guard(device_);
     const cudaStream_t compute = cudaStreamLegacy;  // LibTorch's default stream
-    check(cudaMemcpyAsync(s.device.data(), s.host.data(), s.items * format_.bytes, cudaMemcpyHostToDevice, copy_stream_),
-          "copying a batch to the GPU");
+    check(
+        cudaMemcpyAsync(s.device.data(), s.host.data(), s.items * format_.bytes, cudaMemcpyHostToDevice, copy_stream_),
+        "copying a batch to the GPU");
     check(cudaEventRecord(s.uploaded, copy_stream_), "cudaEventRecord");
     check(cudaStreamWaitEvent(compute, s.uploaded, 0), "cudaStreamWaitEvent");
     {

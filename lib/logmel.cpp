@@ -58,8 +58,7 @@ std::vector<float> LogMel::mel_filterbank(const AudioFrontEndConfig& c) {
   const double mel_min = hz_to_mel(c.f_min);
   const double mel_max = hz_to_mel(c.f_max);
   std::vector<double> f_pts(c.n_mels + 2);
-  for (int i = 0; i < c.n_mels + 2; ++i)
-    f_pts[i] = mel_to_hz(mel_min + (mel_max - mel_min) * i / (c.n_mels + 1));
+  for (int i = 0; i < c.n_mels + 2; ++i) f_pts[i] = mel_to_hz(mel_min + (mel_max - mel_min) * i / (c.n_mels + 1));
   f_pts.front() = c.f_min;  // exact ends, so the bins at f_min and f_max weigh exactly 0
   f_pts.back() = c.f_max;
 
@@ -69,8 +68,7 @@ std::vector<float> LogMel::mel_filterbank(const AudioFrontEndConfig& c) {
     for (int m = 0; m < c.n_mels; ++m) {
       const double rising = (f - f_pts[m]) / (f_pts[m + 1] - f_pts[m]);
       const double falling = (f_pts[m + 2] - f) / (f_pts[m + 2] - f_pts[m + 1]);
-      fb[static_cast<size_t>(k) * c.n_mels + m] =
-          static_cast<float>(std::max(0.0, std::min(rising, falling)));
+      fb[static_cast<size_t>(k) * c.n_mels + m] = static_cast<float>(std::max(0.0, std::min(rising, falling)));
     }
   }
   return fb;
@@ -79,22 +77,21 @@ std::vector<float> LogMel::mel_filterbank(const AudioFrontEndConfig& c) {
 struct LogMel::Impl {
   AudioFrontEndConfig config;
   int n_freqs = 0;
-  int window_offset = 0;        // where the window starts inside the n_fft frame
-  std::vector<double> window;   // periodic Hann, win_length
+  int window_offset = 0;       // where the window starts inside the n_fft frame
+  std::vector<double> window;  // periodic Hann, win_length
   std::vector<MelFilter> filters;
-  double* fft_in = nullptr;     // n_fft; the zero padding around the window is never written
+  double* fft_in = nullptr;  // n_fft; the zero padding around the window is never written
   fftw_complex* fft_out = nullptr;
   fftw_plan plan = nullptr;
-  std::vector<double> power;    // n_freqs
-  std::vector<float> pending;   // samples from the start of the next frame on
-  size_t skip = 0;              // samples still to drop before the next frame (hop > win)
+  std::vector<double> power;   // n_freqs
+  std::vector<float> pending;  // samples from the start of the next frame on
+  size_t skip = 0;             // samples still to drop before the next frame (hop > win)
 
   void compute_frame(const float* samples, float* out) {
     const int win = config.win_length;
     for (int i = 0; i < win; ++i) fft_in[window_offset + i] = samples[i] * window[i];
     fftw_execute(plan);
-    for (int k = 0; k < n_freqs; ++k)
-      power[k] = fft_out[k][0] * fft_out[k][0] + fft_out[k][1] * fft_out[k][1];
+    for (int k = 0; k < n_freqs; ++k) power[k] = fft_out[k][0] * fft_out[k][0] + fft_out[k][1] * fft_out[k][1];
     const double log_offset = config.log_offset;
     for (size_t m = 0; m < filters.size(); ++m) {
       const MelFilter& f = filters[m];
@@ -113,8 +110,7 @@ LogMel::LogMel(const AudioFrontEndConfig& config) : impl_(std::make_unique<Impl>
   s.n_freqs = config.n_fft / 2 + 1;
   s.window_offset = (config.n_fft - config.win_length) / 2;  // as torch.stft pads the window
   s.window.resize(config.win_length);
-  for (int i = 0; i < config.win_length; ++i)
-    s.window[i] = 0.5 - 0.5 * std::cos(2.0 * kPi * i / config.win_length);
+  for (int i = 0; i < config.win_length; ++i) s.window[i] = 0.5 - 0.5 * std::cos(2.0 * kPi * i / config.win_length);
 
   const std::vector<float> fb = mel_filterbank(config);
   s.filters.resize(config.n_mels);
@@ -128,8 +124,7 @@ LogMel::LogMel(const AudioFrontEndConfig& config) : impl_(std::make_unique<Impl>
     }
     if (last < 0) continue;  // an empty filter (too many mels for n_fft): its band stays at 0
     s.filters[m].first_bin = first;
-    for (int k = first; k <= last; ++k)
-      s.filters[m].weights.push_back(fb[static_cast<size_t>(k) * config.n_mels + m]);
+    for (int k = first; k <= last; ++k) s.filters[m].weights.push_back(fb[static_cast<size_t>(k) * config.n_mels + m]);
   }
   s.power.resize(s.n_freqs);
 
@@ -169,8 +164,7 @@ size_t LogMel::push(const float* samples, size_t n, std::vector<float>& frames) 
   const size_t n_mels = s.config.n_mels;
   const size_t first = frames.size();
   frames.resize(first + count * n_mels);
-  for (size_t k = 0; k < count; ++k)
-    s.compute_frame(s.pending.data() + k * hop, frames.data() + first + k * n_mels);
+  for (size_t k = 0; k < count; ++k) s.compute_frame(s.pending.data() + k * hop, frames.data() + first + k * n_mels);
 
   // Keep only what the next frame needs; with hop > win the next frame may start beyond the data.
   const size_t consumed = count * hop;

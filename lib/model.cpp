@@ -93,8 +93,9 @@ void load_weights(nets::AvtsNet& net, const model_file::Contents& contents, cons
       throw ModelFileError(prefix + "tensor '" + name + "' has shape " + shape_text(tensor) + " in the file but " +
                            shape_text(target) + " in the architecture");
     if (tensor.scalar_type() != target.scalar_type())
-      throw ModelFileError(prefix + "tensor '" + name + "' has dtype " + std::string(c10::toString(tensor.scalar_type())) +
-                           " in the file but " + c10::toString(target.scalar_type()) + " in the architecture");
+      throw ModelFileError(prefix + "tensor '" + name + "' has dtype " +
+                           std::string(c10::toString(tensor.scalar_type())) + " in the file but " +
+                           c10::toString(target.scalar_type()) + " in the architecture");
     target.copy_(tensor);
   }
   for (const auto& [name, tensor] : wanted)
@@ -125,8 +126,7 @@ nets::AvtsNet build_net(const ModelConfig& config, uint64_t seed) {
 // In a narrow video net every block conv is that small (width * frames * crop / 2), and one
 // clip then costs 4x what two clips cost (avts-compact, 2 threads: 170 ms against 43 ms).
 bool single_clip_is_slow(const ModelConfig& c, const torch::Device& device) {
-  return device.is_cpu() &&
-         int64_t(c.video_base_width) * c.video_frames_per_clip() * c.video.crop / 2 <= 20480;
+  return device.is_cpu() && int64_t(c.video_base_width) * c.video_frames_per_clip() * c.video.crop / 2 <= 20480;
 }
 
 // LibTorch's matrix products go through libblas.so.3. When that is OpenBLAS, its own pool of
@@ -243,15 +243,14 @@ void Model::embed(Modality modality, const float* input, int n, const std::strin
   c10::InferenceMode inference;
   const ModelConfig& c = m.config;
   const std::vector<int64_t> shape =
-      modality == Modality::Audio
-          ? std::vector<int64_t>{n, 1, c.audio.n_mels, c.audio_frames_per_clip()}
-          : std::vector<int64_t>{n, 3, c.video_frames_per_clip(), c.video.crop, c.video.crop};
+      modality == Modality::Audio ? std::vector<int64_t>{n, 1, c.audio.n_mels, c.audio_frames_per_clip()}
+                                  : std::vector<int64_t>{n, 3, c.video_frames_per_clip(), c.video.crop, c.video.crop};
   // The networks never write to their input, so the caller's buffer is used as it is.
   torch::Tensor x = torch::from_blob(const_cast<float*>(input), shape, torch::kFloat32).to(m.device);
   if (modality == Modality::Video && n == 1 && single_clip_is_slow(c, m.device)) x = x.repeat({2, 1, 1, 1, 1});
   const AutocastGuard autocast(m.device, m.precision);
-  const nets::NetOutput y = modality == Modality::Audio ? m.net->audio->forward(x, depth)
-                                                        : m.net->video->forward(x, depth);
+  const nets::NetOutput y =
+      modality == Modality::Audio ? m.net->audio->forward(x, depth) : m.net->video->forward(x, depth);
   const torch::Tensor result = (layer == "embedding" ? y.embedding : y.stages.back())
                                    .narrow(0, 0, n)
                                    .to(torch::kCPU, torch::kFloat32)

@@ -9,16 +9,12 @@
 
 namespace avts::model_file {
 
-std::string content_sha256(const std::string& config_json,
-                           std::vector<std::pair<std::string, torch::Tensor>> tensors) {
-  std::sort(tensors.begin(), tensors.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+std::string content_sha256(const std::string& config_json, std::vector<std::pair<std::string, torch::Tensor>> tensors) {
+  std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   GChecksum* sum = g_checksum_new(G_CHECKSUM_SHA256);
-  g_checksum_update(sum, reinterpret_cast<const guchar*>(config_json.data()),
-                    static_cast<gssize>(config_json.size()));
+  g_checksum_update(sum, reinterpret_cast<const guchar*>(config_json.data()), static_cast<gssize>(config_json.size()));
   for (const auto& [name, tensor] : tensors) {
-    g_checksum_update(sum, reinterpret_cast<const guchar*>(name.c_str()),
-                      static_cast<gssize>(name.size() + 1));
+    g_checksum_update(sum, reinterpret_cast<const guchar*>(name.c_str()), static_cast<gssize>(name.size() + 1));
     const torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
     g_checksum_update(sum, static_cast<const guchar*>(t.data_ptr()), static_cast<gssize>(t.nbytes()));
   }
@@ -84,8 +80,9 @@ Contents unpack(const c10::IValue& value, const std::string& path) {
   if (checksum != top.end() &&
       (!checksum->value().isString() ||
        checksum->value().toStringRef() != content_sha256(contents.config_json, contents.tensors)))
-    fail(path, "is corrupt: its content does not match the checksum stored in it "
-               "(damaged in storage or transfer?)");
+    fail(path,
+         "is corrupt: its content does not match the checksum stored in it "
+         "(damaged in storage or transfer?)");
   return contents;
 }
 

@@ -27,8 +27,7 @@ struct Contents {
 // SHA-256 (hex) over the config JSON, then each tensor in name order as name, NUL, raw
 // bytes. Stored in the file so that damage inside tensor data is caught on load; its first
 // 16 characters are the model id.
-std::string content_sha256(const std::string& config_json,
-                           std::vector<std::pair<std::string, torch::Tensor>> tensors);
+std::string content_sha256(const std::string& config_json, std::vector<std::pair<std::string, torch::Tensor>> tensors);
 
 // Writes atomically: a temporary file in the same folder, fsync, rename. On failure the
 // temporary file is removed, an existing file at `path` is untouched, and avts::Error

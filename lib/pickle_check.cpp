@@ -31,50 +31,112 @@ Opcode opcode(unsigned char op) {
   const auto plain = [](Arg arg, int bytes, int pops, int pushes) {
     return Opcode{true, arg, bytes, Stack::Plain, pops, pushes, 0};
   };
-  const auto to_mark = [](int pushes, int below) { return Opcode{true, Arg::None, 0, Stack::ToMark, 0, pushes, below}; };
+  const auto to_mark = [](int pushes, int below) {
+    return Opcode{true, Arg::None, 0, Stack::ToMark, 0, pushes, below};
+  };
   switch (op) {
-    case '(': return Opcode{true, Arg::None, 0, Stack::Mark, 0, 0, 0};   // MARK
-    case '.': return plain(Arg::None, 0, 1, 1);                          // STOP: the result
-    case '0': return plain(Arg::None, 0, 1, 0);                          // POP
-    case '1': return to_mark(0, 0);                                      // POP_MARK
-    case '2': return plain(Arg::None, 0, 1, 2);                          // DUP
-    case 'N': case 0x88: case 0x89: case '}': case ']': case ')': case 0x8f:  // constants, empty containers
+    case '(':
+      return Opcode{true, Arg::None, 0, Stack::Mark, 0, 0, 0};  // MARK
+    case '.':
+      return plain(Arg::None, 0, 1, 1);  // STOP: the result
+    case '0':
+      return plain(Arg::None, 0, 1, 0);  // POP
+    case '1':
+      return to_mark(0, 0);  // POP_MARK
+    case '2':
+      return plain(Arg::None, 0, 1, 2);  // DUP
+    case 'N':
+    case 0x88:
+    case 0x89:
+    case '}':
+    case ']':
+    case ')':
+    case 0x8f:  // constants, empty containers
       return plain(Arg::None, 0, 0, 1);
-    case 'K': case 0x82: return plain(Arg::Fixed, 1, 0, 1);              // BININT1 EXT1
-    case 'M': case 0x83: return plain(Arg::Fixed, 2, 0, 1);              // BININT2 EXT2
-    case 'J': case 0x84: return plain(Arg::Fixed, 4, 0, 1);              // BININT EXT4
-    case 'G': return plain(Arg::Fixed, 8, 0, 1);                         // BINFLOAT
-    case 'h': return plain(Arg::Fixed, 1, 0, 1);                         // BINGET
-    case 'j': return plain(Arg::Fixed, 4, 0, 1);                         // LONG_BINGET
-    case 'q': return plain(Arg::Fixed, 1, 1, 1);                         // BINPUT
-    case 'r': return plain(Arg::Fixed, 4, 1, 1);                         // LONG_BINPUT
-    case 0x94: return plain(Arg::None, 0, 1, 1);                         // MEMOIZE
-    case 0x80: return plain(Arg::Fixed, 1, 0, 0);                        // PROTO
-    case 0x95: return plain(Arg::Fixed, 8, 0, 0);                        // FRAME (its opcodes follow as usual)
-    case 'I': case 'L': case 'F': case 'S': case 'V': case 'P': case 'g':  // INT LONG FLOAT STRING UNICODE PERSID GET
+    case 'K':
+    case 0x82:
+      return plain(Arg::Fixed, 1, 0, 1);  // BININT1 EXT1
+    case 'M':
+    case 0x83:
+      return plain(Arg::Fixed, 2, 0, 1);  // BININT2 EXT2
+    case 'J':
+    case 0x84:
+      return plain(Arg::Fixed, 4, 0, 1);  // BININT EXT4
+    case 'G':
+      return plain(Arg::Fixed, 8, 0, 1);  // BINFLOAT
+    case 'h':
+      return plain(Arg::Fixed, 1, 0, 1);  // BINGET
+    case 'j':
+      return plain(Arg::Fixed, 4, 0, 1);  // LONG_BINGET
+    case 'q':
+      return plain(Arg::Fixed, 1, 1, 1);  // BINPUT
+    case 'r':
+      return plain(Arg::Fixed, 4, 1, 1);  // LONG_BINPUT
+    case 0x94:
+      return plain(Arg::None, 0, 1, 1);  // MEMOIZE
+    case 0x80:
+      return plain(Arg::Fixed, 1, 0, 0);  // PROTO
+    case 0x95:
+      return plain(Arg::Fixed, 8, 0, 0);  // FRAME (its opcodes follow as usual)
+    case 'I':
+    case 'L':
+    case 'F':
+    case 'S':
+    case 'V':
+    case 'P':
+    case 'g':  // INT LONG FLOAT STRING UNICODE PERSID GET
       return plain(Arg::Line, 0, 0, 1);
-    case 'p': return plain(Arg::Line, 0, 1, 1);                          // PUT
-    case 'c': return plain(Arg::TwoLines, 0, 0, 1);                      // GLOBAL
-    case 'i': return Opcode{true, Arg::TwoLines, 0, Stack::ToMark, 0, 1, 0};  // INST
-    case 'U': case 0x8c: case 'C': case 0x8a:  // SHORT_BINSTRING SHORT_BINUNICODE SHORT_BINBYTES LONG1
+    case 'p':
+      return plain(Arg::Line, 0, 1, 1);  // PUT
+    case 'c':
+      return plain(Arg::TwoLines, 0, 0, 1);  // GLOBAL
+    case 'i':
+      return Opcode{true, Arg::TwoLines, 0, Stack::ToMark, 0, 1, 0};  // INST
+    case 'U':
+    case 0x8c:
+    case 'C':
+    case 0x8a:  // SHORT_BINSTRING SHORT_BINUNICODE SHORT_BINBYTES LONG1
       return plain(Arg::Length, 1, 0, 1);
-    case 'T': case 'X': case 'B': case 0x8b:   // BINSTRING BINUNICODE BINBYTES LONG4
+    case 'T':
+    case 'X':
+    case 'B':
+    case 0x8b:  // BINSTRING BINUNICODE BINBYTES LONG4
       return plain(Arg::Length, 4, 0, 1);
-    case 0x8d: case 0x8e: case 0x96:           // BINUNICODE8 BINBYTES8 BYTEARRAY8
+    case 0x8d:
+    case 0x8e:
+    case 0x96:  // BINUNICODE8 BINBYTES8 BYTEARRAY8
       return plain(Arg::Length, 8, 0, 1);
-    case 0x85: return plain(Arg::None, 0, 1, 1);                         // TUPLE1
-    case 0x86: return plain(Arg::None, 0, 2, 1);                         // TUPLE2
-    case 0x87: return plain(Arg::None, 0, 3, 1);                         // TUPLE3
-    case 't': case 'l': case 'd': case 0x91: case 'o':                   // TUPLE LIST DICT FROZENSET OBJ
+    case 0x85:
+      return plain(Arg::None, 0, 1, 1);  // TUPLE1
+    case 0x86:
+      return plain(Arg::None, 0, 2, 1);  // TUPLE2
+    case 0x87:
+      return plain(Arg::None, 0, 3, 1);  // TUPLE3
+    case 't':
+    case 'l':
+    case 'd':
+    case 0x91:
+    case 'o':  // TUPLE LIST DICT FROZENSET OBJ
       return to_mark(1, 0);
-    case 'e': case 'u': case 0x90:                                       // APPENDS SETITEMS ADDITEMS
+    case 'e':
+    case 'u':
+    case 0x90:  // APPENDS SETITEMS ADDITEMS
       return to_mark(0, 1);
-    case 'a': return plain(Arg::None, 0, 2, 1);                          // APPEND
-    case 's': return plain(Arg::None, 0, 3, 1);                          // SETITEM
-    case 'b': case 'R': case 0x81: case 0x93: return plain(Arg::None, 0, 2, 1);  // BUILD REDUCE NEWOBJ STACK_GLOBAL
-    case 0x92: return plain(Arg::None, 0, 3, 1);                         // NEWOBJ_EX
-    case 'Q': return plain(Arg::None, 0, 1, 1);                          // BINPERSID
-    default: return Opcode{};
+    case 'a':
+      return plain(Arg::None, 0, 2, 1);  // APPEND
+    case 's':
+      return plain(Arg::None, 0, 3, 1);  // SETITEM
+    case 'b':
+    case 'R':
+    case 0x81:
+    case 0x93:
+      return plain(Arg::None, 0, 2, 1);  // BUILD REDUCE NEWOBJ STACK_GLOBAL
+    case 0x92:
+      return plain(Arg::None, 0, 3, 1);  // NEWOBJ_EX
+    case 'Q':
+      return plain(Arg::None, 0, 1, 1);  // BINPERSID
+    default:
+      return Opcode{};
   }
 }
 

@@ -10,8 +10,8 @@ namespace avts {
 
 struct CurveReading {
   size_t argmin = 0;
-  double shift_ns = 0;      // shift of the minimum, refined; the edge shift when out of range
-  double confidence = 0;    // median(curve) - min(curve)
+  double shift_ns = 0;        // shift of the minimum, refined; the edge shift when out of range
+  double confidence = 0;      // median(curve) - min(curve)
   bool out_of_range = false;  // the minimum is the first or the last point
 };
 

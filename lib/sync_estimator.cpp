@@ -83,8 +83,8 @@ struct OffsetEstimator::Impl {
   int64_t first_shift = 0;
   int n_shifts = 0;
 
-  std::deque<Row> audio;  // kept while a video window may still need them
-  std::deque<Row> video;  // windows waiting for their audio
+  std::deque<Row> audio;                             // kept while a video window may still need them
+  std::deque<Row> video;                             // windows waiting for their audio
   int64_t last_audio = kNever, last_video = kNever;  // start of each stream's latest row
   int64_t audio_end = kNever, video_end = kNever;    // each stream is known up to here
   int64_t advanced = kNever;
@@ -103,9 +103,7 @@ struct OffsetEstimator::Impl {
   int64_t audio_known() const { return audio_ended ? kForever : std::max(audio_end, advanced); }
   int64_t video_known() const { return video_ended ? kForever : std::max(video_end, advanced); }
   int64_t min_shift() const { return grid_fixed ? first_shift : -options.max_offset_ns; }
-  int64_t max_shift() const {
-    return grid_fixed ? first_shift + (n_shifts - 1) * audio_hop : options.max_offset_ns;
-  }
+  int64_t max_shift() const { return grid_fixed ? first_shift + (n_shifts - 1) * audio_hop : options.max_offset_ns; }
 
   void start_clock(int64_t t) {
     if (started) return;
@@ -154,7 +152,7 @@ struct OffsetEstimator::Impl {
     for (int i = 0; i < rows.n; ++i) {
       const int64_t t = rows.pts_ns + i * rows.hop_ns;
       if (last_video != kNever && t <= last_video) continue;  // back in time
-      if (started && t < cursor) continue;                     // its interval is reported
+      if (started && t < cursor) continue;                    // its interval is reported
       start_clock(t);
       video.push_back(Row{t, std::vector<float>(rows.data.begin() + static_cast<size_t>(i) * dim,
                                                 rows.data.begin() + static_cast<size_t>(i + 1) * dim)});

@@ -25,7 +25,7 @@ class OffsetStatistics {
  private:
   double quantile(double q) const;
 
-  int range_;                       // histogram covers [-range_, range_] ms
+  int range_;                        // histogram covers [-range_, range_] ms
   std::vector<uint32_t> histogram_;  // bin i holds offsets that round to i - range_ ms
   int count_ = 0;
   // Least squares over (minutes since the first offset, offset).

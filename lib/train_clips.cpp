@@ -33,9 +33,7 @@ int64_t centre_offset(int64_t d) {
 }  // namespace
 
 struct TrainingFile::Impl {
-  Impl(const ModelConfig& c, std::string i, Split s) : config(c), id(std::move(i)), split(s) {
-    config.validate();
-  }
+  Impl(const ModelConfig& c, std::string i, Split s) : config(c), id(std::move(i)), split(s) { config.validate(); }
 
   int64_t samples_to_ns(int64_t n) const {
     const int64_t sr = config.audio.sample_rate;
@@ -146,7 +144,8 @@ struct TrainingFile::Impl {
         if (std::llabs(j.size - a.size) > kClockJumpSizeToleranceNs || std::llabs(j.pts - a.pts) > kClockJumpDistanceNs)
           continue;
         // The same duration out of each: the video's whole frames, in samples.
-        const int64_t samples = ns_to_samples(static_cast<int64_t>(std::llround(static_cast<long double>(j.filler) * kSecond / config.video.fps)));
+        const int64_t samples = ns_to_samples(
+            static_cast<int64_t>(std::llround(static_cast<long double>(j.filler) * kSecond / config.video.fps)));
         frame_cuts.push_back({j.first_filler, j.filler});
         sample_cuts.push_back({a.first_filler, samples});
         next_video = v + 1;
@@ -155,7 +154,8 @@ struct TrainingFile::Impl {
     }
     // Latest first, so that earlier positions stay valid.
     for (auto c = frame_cuts.rbegin(); c != frame_cuts.rend(); ++c)
-      frames.erase(frames.begin() + c->at, frames.begin() + std::min<int64_t>(c->at + c->count, static_cast<int64_t>(frames.size())));
+      frames.erase(frames.begin() + c->at,
+                   frames.begin() + std::min<int64_t>(c->at + c->count, static_cast<int64_t>(frames.size())));
     for (auto c = sample_cuts.rbegin(); c != sample_cuts.rend(); ++c) {
       const int64_t end = std::min<int64_t>(c->at + c->count, static_cast<int64_t>(audio.size()));
       if (c->at < end) audio.erase(audio.begin() + c->at, audio.begin() + end);
@@ -169,7 +169,7 @@ struct TrainingFile::Impl {
   void finish_video() {
     if (!have_video || finished) return;
     finished = true;
-    const int64_t reach = held_duration > 0   ? held_duration
+    const int64_t reach = held_duration > 0  ? held_duration
                           : held_spacing > 0 ? held_spacing
                                              : static_cast<int64_t>(std::llround(kSecond / config.video.fps));
     emit_held_frame_until(held_pts + reach);
@@ -245,7 +245,8 @@ int64_t StoredFile::audio_start(int64_t video_start) const {
 int64_t StoredFile::clip_starts() const {
   // The largest j with j + video_clip <= V and audio_start(j) + audio_clip <= A, plus one.
   int64_t n = std::min(video_frames() - video_clip,
-                       static_cast<int64_t>(std::floor((audio_frames() - audio_clip) / audio_per_video)) + 1) + 1;
+                       static_cast<int64_t>(std::floor((audio_frames() - audio_clip) / audio_per_video)) + 1) +
+              1;
   while (n > 0 && audio_start(n - 1) + audio_clip > audio_frames()) --n;
   return std::max<int64_t>(0, n);
 }
@@ -254,7 +255,8 @@ std::shared_ptr<const StoredFile> store(TrainingFile&& file, const ModelConfig& 
   TrainingFile::Impl& in = file.impl();
   if (in.config.audio.sample_rate != config.audio.sample_rate || in.config.video.fps != config.video.fps ||
       in.config.video.resize != config.video.resize || in.config.video.region != config.video.region)
-    throw Error("training file '" + in.id + "' was prepared for another front end (sample rate, fps, region or resize) than the model's");
+    throw Error("training file '" + in.id +
+                "' was prepared for another front end (sample rate, fps, region or resize) than the model's");
   if (!in.have_audio) throw Error("training file '" + in.id + "' has no audio");
   if (!in.have_video) throw Error("training file '" + in.id + "' has no video");
   in.finish_video();
@@ -304,7 +306,8 @@ VideoCut random_cut(const StoredFile& file, int64_t start, int crop, bool flip_a
 }
 
 torch::Tensor video_cut(const StoredFile& file, const VideoCut& cut, int crop) {
-  const torch::Tensor x = file.video.narrow(0, cut.start, file.video_clip).narrow(1, cut.y, crop).narrow(2, cut.x, crop);
+  const torch::Tensor x =
+      file.video.narrow(0, cut.start, file.video_clip).narrow(1, cut.y, crop).narrow(2, cut.x, crop);
   return cut.flip ? x.flip({2}) : x.contiguous();
 }
 

@@ -71,8 +71,9 @@ bool DistributedOptions::available(DistBackend backend) {
 void DistributedOptions::check_backend(const std::string& device) const {
   if (backend != DistBackend::Nccl) return;
   if (!available(DistBackend::Nccl))
-    throw Error("distributed backend nccl: this avts was built without NCCL (build it against a CUDA LibTorch "
-                "with NCCL, -Dlibtorch), use gloo");
+    throw Error(
+        "distributed backend nccl: this avts was built without NCCL (build it against a CUDA LibTorch "
+        "with NCCL, -Dlibtorch), use gloo");
   if (device.rfind("cuda", 0) != 0)
     throw Error("distributed backend nccl needs the model on a GPU (device cuda), not '" + device + "': use gloo");
 }
@@ -118,8 +119,8 @@ void run(const char* what, Start start) {
   try {
     start()->wait();
   } catch (const std::exception& e) {
-    throw DistributedError(std::string("distributed training: ") + what + " failed (did another rank stop?): " +
-                           message_of(e));
+    throw DistributedError(std::string("distributed training: ") + what +
+                           " failed (did another rank stop?): " + message_of(e));
   }
 }
 
@@ -171,15 +172,14 @@ ProcessGroup::ProcessGroup(const DistributedOptions& d, const torch::Device& mod
     store_options.timeout = timeout;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(d.master_addr, store_options);
     if (d.agent_store)
-      impl_->store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(d.restart_count),
-                                                            impl_->store);
+      impl_->store =
+          c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(d.restart_count), impl_->store);
     if (backend_ == DistBackend::Gloo) {
 #ifdef AVTS_HAVE_GLOO
       auto options = c10d::ProcessGroupGloo::Options::create(timeout);
       const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
-      options->devices.push_back(interface && *interface
-                                     ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
-                                     : c10d::ProcessGroupGloo::createDefaultDevice());
+      options->devices.push_back(interface && *interface ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
+                                                         : c10d::ProcessGroupGloo::createDefaultDevice());
       impl_->bind(c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, d.rank, d.world_size, options));
 #endif
     } else {

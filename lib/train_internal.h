@@ -38,10 +38,10 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 // video clip starting at frame j starts at log-mel frame audio_start(j).
 struct StoredFile {
   std::string id;
-  torch::Tensor logmel;  // A x n_mels float, frame k starts k * hop samples after video frame 0
-  torch::Tensor video;   // V x H x W x 3 uint8, H, W >= crop (short side = resize)
-  int video_clip = 0;    // video frames per clip
-  int audio_clip = 0;    // log-mel frames per clip
+  torch::Tensor logmel;          // A x n_mels float, frame k starts k * hop samples after video frame 0
+  torch::Tensor video;           // V x H x W x 3 uint8, H, W >= crop (short side = resize)
+  int video_clip = 0;            // video frames per clip
+  int audio_clip = 0;            // log-mel frames per clip
   double audio_per_video = 4.0;  // log-mel frames per video frame
 
   int64_t audio_frames() const { return logmel.size(0); }
@@ -59,7 +59,7 @@ std::shared_ptr<const StoredFile> store(TrainingFile&& file, const ModelConfig& 
 
 // Where a clip is cut from the stored frames.
 struct VideoCut {
-  int64_t start = 0;  // first video frame
+  int64_t start = 0;     // first video frame
   int64_t y = 0, x = 0;  // top-left of the crop in the stored frames
   bool flip = false;
 };
@@ -84,7 +84,7 @@ torch::Tensor audio_clip(const StoredFile& file, int64_t start, double gain_db, 
 // What a curriculum stage draws.
 struct Stage {
   int number = 1;
-  double hard_fraction = 0;       // of the negatives
+  double hard_fraction = 0;              // of the negatives
   int64_t shift_min = 0, shift_max = 0;  // |hard shift| in log-mel frames
 };
 
@@ -119,8 +119,7 @@ int64_t draw_anchor_start(const StoredFile& file, int64_t slot, Rng& rng);
 std::optional<int64_t> draw_hard_shift(const StoredFile& file, int64_t audio_start, int64_t shift_min,
                                        int64_t shift_max, Rng& rng);
 // Audio of another file of the bank (a different id), at a uniform start.
-AudioRef draw_easy(const std::vector<std::shared_ptr<const StoredFile>>& bank, const StoredFile& anchor,
-                   Rng& rng);
+AudioRef draw_easy(const std::vector<std::shared_ptr<const StoredFile>>& bank, const StoredFile& anchor, Rng& rng);
 // The negative for the video clip at `video_start` of `file`, per the stage's mix.
 Sample draw_sample(const Stage& stage, std::shared_ptr<const StoredFile> file, int64_t video_start,
                    const std::vector<std::shared_ptr<const StoredFile>>& bank, Rng& rng);
@@ -166,8 +165,7 @@ torch::Tensor fusion_cross_entropy(const torch::Tensor& logits, const torch::Ten
 // (low scores) against negatives; the midpoint of the best gap between sorted scores.
 double fit_threshold(const std::vector<double>& positives, const std::vector<double>& negatives);
 // (share of positives below t + share of negatives at or above t) / 2; NaN when a side is empty.
-double balanced_accuracy(const std::vector<double>& positives, const std::vector<double>& negatives,
-                         double threshold);
+double balanced_accuracy(const std::vector<double>& positives, const std::vector<double>& negatives, double threshold);
 // Probability that a random negative scores higher than a random positive (ties count 1/2).
 double roc_auc(const std::vector<double>& positives, const std::vector<double>& negatives);
 
@@ -182,7 +180,7 @@ class Optimiser {
   Optimiser(nets::AvtsNet& net, const TrainOptions& options);
   void zero_grad();
   void step(double lr);
-  NamedTensors state() const;          // e.g. "momentum_buffer/video.stem.0.weight"
+  NamedTensors state() const;                  // e.g. "momentum_buffer/video.stem.0.weight"
   void load_state(const NamedTensors& state);  // throws avts::Error on a mismatch
 
  private:

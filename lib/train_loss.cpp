@@ -24,7 +24,8 @@ torch::Tensor multi_way_loss(const torch::Tensor& video, const torch::Tensor& au
   // audio: block 0 the positives, block j the j-th negative of every anchor (n rows each).
   const int64_t n = video.size(0);
   const torch::Tensor d = pair_distance(video.repeat({candidates, 1}), audio).view({candidates, n}).t();
-  return torch::nn::functional::cross_entropy(-d / temperature, torch::zeros({n}, torch::TensorOptions(torch::kLong).device(d.device())));
+  return torch::nn::functional::cross_entropy(-d / temperature,
+                                              torch::zeros({n}, torch::TensorOptions(torch::kLong).device(d.device())));
 }
 
 torch::Tensor fusion_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, const torch::Tensor& weight) {

@@ -15,8 +15,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 }  // namespace
 
-double balanced_accuracy(const std::vector<double>& positives, const std::vector<double>& negatives,
-                         double threshold) {
+double balanced_accuracy(const std::vector<double>& positives, const std::vector<double>& negatives, double threshold) {
   if (positives.empty() || negatives.empty()) return kNaN;
   const auto below = std::count_if(positives.begin(), positives.end(), [&](double s) { return s < threshold; });
   const auto above = std::count_if(negatives.begin(), negatives.end(), [&](double s) { return s >= threshold; });

@@ -39,9 +39,14 @@ StateKey state_key(const torch::Tensor& param) { return key_of<StateKey>(param);
 double learning_rate(const TrainOptions& o, int epoch, int64_t step) {
   double factor = 1.0;
   switch (o.schedule) {
-    case ScheduleKind::Constant: break;
-    case ScheduleKind::Cosine: factor = 0.5 * (1.0 + std::cos(kPi * epoch / std::max(1, o.epochs))); break;
-    case ScheduleKind::Step: factor = std::pow(o.step_gamma, epoch / o.step_epochs); break;
+    case ScheduleKind::Constant:
+      break;
+    case ScheduleKind::Cosine:
+      factor = 0.5 * (1.0 + std::cos(kPi * epoch / std::max(1, o.epochs)));
+      break;
+    case ScheduleKind::Step:
+      factor = std::pow(o.step_gamma, epoch / o.step_epochs);
+      break;
   }
   if (o.warmup_steps > 0 && step < o.warmup_steps) factor *= static_cast<double>(step + 1) / o.warmup_steps;
   return o.lr * factor;
@@ -57,8 +62,8 @@ Optimiser::Optimiser(nets::AvtsNet& net, const TrainOptions& o) : kind_(o.optimi
     optimiser_ = std::make_unique<torch::optim::SGD>(
         params, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
   else
-    optimiser_ = std::make_unique<torch::optim::AdamW>(params,
-                                                       torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+    optimiser_ =
+        std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
 }
 
 void Optimiser::zero_grad() { optimiser_->zero_grad(); }
@@ -104,8 +109,10 @@ void Optimiser::load_state(const NamedTensors& entries) {
     if (it == by_param.end()) continue;
     auto& have = it->second;
     for (const auto& f : fields)
-      if (!have.count(f)) throw Error("optimiser state of '" + name + "' lacks '" + f + "' (saved by another optimiser?)");
-    if (have.size() != fields.size()) throw Error("optimiser state of '" + name + "' has unknown fields (saved by another optimiser?)");
+      if (!have.count(f))
+        throw Error("optimiser state of '" + name + "' lacks '" + f + "' (saved by another optimiser?)");
+    if (have.size() != fields.size())
+      throw Error("optimiser state of '" + name + "' has unknown fields (saved by another optimiser?)");
     for (const auto& f : fields)
       if (f != "step" && !have[f].sizes().equals(param.sizes()))
         throw Error("optimiser state '" + f + "/" + name + "' does not match the parameter's shape");
@@ -123,7 +130,8 @@ void Optimiser::load_state(const NamedTensors& entries) {
     }
     by_param.erase(it);
   }
-  if (!by_param.empty()) throw Error("optimiser state names parameter '" + by_param.begin()->first + "' that the model lacks");
+  if (!by_param.empty())
+    throw Error("optimiser state names parameter '" + by_param.begin()->first + "' that the model lacks");
 }
 
 }  // namespace avts::train

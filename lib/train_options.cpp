@@ -29,9 +29,11 @@ const char* name_of(E value, const std::pair<E, const char*> (&table)[N]) {
 
 const std::pair<Split, const char*> kSplits[] = {
     {Split::Auto, "auto"}, {Split::Train, "train"}, {Split::Validation, "validation"}};
-const std::pair<LossKind, const char*> kLosses[] = {
-    {LossKind::Contrastive, "contrastive"}, {LossKind::CrossEntropy, "cross-entropy"}, {LossKind::MultiWay, "multi-way"}};
-const std::pair<OptimizerKind, const char*> kOptimizers[] = {{OptimizerKind::Sgd, "sgd"}, {OptimizerKind::AdamW, "adamw"}};
+const std::pair<LossKind, const char*> kLosses[] = {{LossKind::Contrastive, "contrastive"},
+                                                    {LossKind::CrossEntropy, "cross-entropy"},
+                                                    {LossKind::MultiWay, "multi-way"}};
+const std::pair<OptimizerKind, const char*> kOptimizers[] = {{OptimizerKind::Sgd, "sgd"},
+                                                             {OptimizerKind::AdamW, "adamw"}};
 const std::pair<ScheduleKind, const char*> kSchedules[] = {
     {ScheduleKind::Constant, "constant"}, {ScheduleKind::Cosine, "cosine"}, {ScheduleKind::Step, "step"}};
 const std::pair<Curriculum, const char*> kCurricula[] = {{Curriculum::Paper, "paper"},
@@ -62,14 +64,17 @@ DistBackend parse_dist_backend(const std::string& name) { return parse_name("dis
 
 void TrainOptions::validate() const {
   require(epochs >= 1, "epochs must be at least 1");
-  require(batch_size >= 2 && batch_size % 2 == 0, "batch_size must be even and at least 2 (half positives, half negatives)");
+  require(batch_size >= 2 && batch_size % 2 == 0,
+          "batch_size must be even and at least 2 (half positives, half negatives)");
   require(std::isfinite(margin) && margin > 0, "margin must be positive");
   require(std::isfinite(temperature) && temperature > 0, "temperature must be positive");
   require(easy_epochs >= 0 && mixed_epochs >= 0, "stage lengths must not be negative");
   require(hard_fraction >= 0 && hard_fraction <= 1, "hard_fraction must be in [0, 1]");
   require(negatives_per_anchor >= 1 && negatives_per_anchor <= 64, "negatives_per_anchor must be in [1, 64]");
-  require(hard_shift_min_s > 0 && hard_shift_min_s <= hard_shift_max_s, "need 0 < hard_shift_min_s <= hard_shift_max_s");
-  require(fine_shift_min_s > 0 && fine_shift_min_s <= fine_shift_max_s, "need 0 < fine_shift_min_s <= fine_shift_max_s");
+  require(hard_shift_min_s > 0 && hard_shift_min_s <= hard_shift_max_s,
+          "need 0 < hard_shift_min_s <= hard_shift_max_s");
+  require(fine_shift_min_s > 0 && fine_shift_min_s <= fine_shift_max_s,
+          "need 0 < fine_shift_min_s <= fine_shift_max_s");
   require(std::isfinite(lr) && lr > 0, "lr must be positive");
   require(momentum >= 0 && momentum < 1, "momentum must be in [0, 1)");
   require(weight_decay >= 0, "weight_decay must not be negative");
@@ -86,7 +91,8 @@ void TrainOptions::validate() const {
   require(distributed.world_size >= 1, "distributed.world_size must be at least 1");
   require(distributed.rank >= 0 && distributed.rank < distributed.world_size,
           "distributed.rank must be in [0, world_size)");
-  require(distributed.master_port >= 1 && distributed.master_port <= 65535, "distributed.master_port must be in 1..65535");
+  require(distributed.master_port >= 1 && distributed.master_port <= 65535,
+          "distributed.master_port must be in 1..65535");
   require(distributed.timeout_s >= 1, "distributed.timeout_s must be at least 1");
 }
 

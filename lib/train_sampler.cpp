@@ -40,9 +40,15 @@ int64_t seconds_to_audio_frames(double seconds, const ModelConfig& config) {
 Stage stage_for_epoch(const TrainOptions& options, const ModelConfig& config, int epoch) {
   int number = 2;
   switch (options.curriculum) {
-    case Curriculum::EasyOnly: number = 1; break;
-    case Curriculum::None: number = 2; break;
-    case Curriculum::Paper: number = epoch < options.easy_epochs ? 1 : 2; break;
+    case Curriculum::EasyOnly:
+      number = 1;
+      break;
+    case Curriculum::None:
+      number = 2;
+      break;
+    case Curriculum::Paper:
+      number = epoch < options.easy_epochs ? 1 : 2;
+      break;
     case Curriculum::PaperFine:
       number = epoch < options.easy_epochs ? 1 : epoch < options.easy_epochs + options.mixed_epochs ? 2 : 3;
       break;
@@ -52,8 +58,8 @@ Stage stage_for_epoch(const TrainOptions& options, const ModelConfig& config, in
   s.number = number;
   s.hard_fraction = number == 1 ? 0.0 : options.hard_fraction;
   // A shift of zero would be a positive: at least one log-mel frame.
-  s.shift_min = std::max<int64_t>(
-      1, seconds_to_audio_frames(fine ? options.fine_shift_min_s : options.hard_shift_min_s, config));
+  s.shift_min =
+      std::max<int64_t>(1, seconds_to_audio_frames(fine ? options.fine_shift_min_s : options.hard_shift_min_s, config));
   s.shift_max = std::max<int64_t>(
       s.shift_min, seconds_to_audio_frames(fine ? options.fine_shift_max_s : options.hard_shift_max_s, config));
   return s;
@@ -87,13 +93,13 @@ std::optional<int64_t> draw_hard_shift(const StoredFile& file, int64_t audio_sta
   return u < back ? back_first + u : shift_min + (u - back);
 }
 
-AudioRef draw_easy(const std::vector<std::shared_ptr<const StoredFile>>& bank, const StoredFile& anchor,
-                   Rng& rng) {
+AudioRef draw_easy(const std::vector<std::shared_ptr<const StoredFile>>& bank, const StoredFile& anchor, Rng& rng) {
   const auto usable = [&](const std::shared_ptr<const StoredFile>& f) {
     return f->id != anchor.id && f->audio_starts() > 0;
   };
   const auto n = std::count_if(bank.begin(), bank.end(), usable);
-  if (n == 0) throw Error("easy negatives need audio from a second training file, but only '" + anchor.id + "' is there");
+  if (n == 0)
+    throw Error("easy negatives need audio from a second training file, but only '" + anchor.id + "' is there");
   auto k = std::uniform_int_distribution<int64_t>(0, n - 1)(rng);
   for (const auto& f : bank) {
     if (!usable(f) || k-- > 0) continue;
@@ -141,9 +147,8 @@ std::vector<ValidationItem> validation_items(std::vector<std::shared_ptr<const S
       ValidationItem item;
       item.file = file;
       item.video_start = k == 1 ? (starts - 1) / 2 : m * (starts - 1) / (k - 1);
-      const bool has_other = std::any_of(files.begin(), files.end(), [&](const auto& f) {
-        return f->id != file->id && f->audio_starts() > 0;
-      });
+      const bool has_other = std::any_of(files.begin(), files.end(),
+                                         [&](const auto& f) { return f->id != file->id && f->audio_starts() > 0; });
       if (has_other) item.easy = draw_easy(files, *file, rng);
       if (auto shift = draw_hard_shift(*file, file->audio_start(item.video_start), hard.shift_min, hard.shift_max, rng))
         item.hard_start = file->audio_start(item.video_start) + *shift;

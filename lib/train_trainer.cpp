@@ -96,9 +96,10 @@ struct Trainer::Impl {
   }
 
   int add_file(TrainingFile&& file) {
-    const Split split = file.split() == Split::Auto
-                            ? (auto_is_validation(file.id(), options.validation_fraction) ? Split::Validation : Split::Train)
-                            : file.split();
+    const Split split =
+        file.split() == Split::Auto
+            ? (auto_is_validation(file.id(), options.validation_fraction) ? Split::Validation : Split::Train)
+            : file.split();
     std::shared_ptr<const StoredFile> stored = store(std::move(file), config());
     const int64_t slots = anchor_slots(*stored);
     if (slots == 0) return 0;
@@ -108,7 +109,8 @@ struct Trainer::Impl {
       return static_cast<int>(slots);
     }
     // The bank: the latest files, one entry per id.
-    bank.erase(std::remove_if(bank.begin(), bank.end(), [&](const auto& f) { return f->id == stored->id; }), bank.end());
+    bank.erase(std::remove_if(bank.begin(), bank.end(), [&](const auto& f) { return f->id == stored->id; }),
+               bank.end());
     bank.push_back(stored);
     if (static_cast<int>(bank.size()) > options.max_train_files) bank.erase(bank.begin());
     ++files_this_epoch;
@@ -234,11 +236,10 @@ struct Trainer::Impl {
     const torch::TensorOptions on_group = torch::TensorOptions().device(group->device());
     std::vector<torch::Tensor> parts;
     for (const auto& p : trained)
-      parts.push_back(p.grad().defined()
-                          ? p.grad().detach().flatten().to(group->device()) * static_cast<double>(pairs)
-                          : torch::zeros({p.numel()}, on_group));
-    parts.push_back(
-        torch::tensor({static_cast<float>(pairs), static_cast<float>(loss_sum), done ? 1.0f : 0.0f}).to(group->device()));
+      parts.push_back(p.grad().defined() ? p.grad().detach().flatten().to(group->device()) * static_cast<double>(pairs)
+                                         : torch::zeros({p.numel()}, on_group));
+    parts.push_back(torch::tensor({static_cast<float>(pairs), static_cast<float>(loss_sum), done ? 1.0f : 0.0f})
+                        .to(group->device()));
     torch::Tensor flat = torch::cat(parts);
     group->all_reduce_sum(flat);
     const int64_t n = flat.numel();
@@ -316,7 +317,8 @@ struct Trainer::Impl {
     if (group) {
       // Counts of the whole run, for the report and the provenance.
       torch::Tensor counts = torch::tensor({static_cast<double>(p.train_files), static_cast<double>(p.hard_fallbacks),
-                                            static_cast<double>(validation_files)}, torch::kFloat64);
+                                            static_cast<double>(validation_files)},
+                                           torch::kFloat64);
       group->all_reduce_sum(counts);
       p.train_files = static_cast<int>(counts[0].item<double>());
       p.hard_fallbacks = static_cast<int>(counts[1].item<double>());
@@ -371,7 +373,8 @@ struct Trainer::Impl {
         if (it.easy.file) add_audio(*it.easy.file, it.easy.start, v, 1);
         if (it.hard_start) add_audio(*it.file, *it.hard_start, v, 2);
       }
-      const auto [ve, ae] = embed(normalise_video(torch::stack(videos).to(device), c.video), torch::stack(audios).to(device));
+      const auto [ve, ae] =
+          embed(normalise_video(torch::stack(videos).to(device), c.video), torch::stack(audios).to(device));
       const torch::Tensor vp = ve.index_select(0, torch::tensor(video_of).to(device));
       const torch::Tensor d = pair_distance(vp, ae);
       const torch::Tensor score =
@@ -384,7 +387,8 @@ struct Trainer::Impl {
     }
     if (group) {
       // Every rank's pairs, so that all fit the same threshold.
-      for (auto* v : {&d_pos, &d_easy, &d_hard, &s_pos, &s_easy, &s_hard}) *v = to_vector(group->all_gather(torch::tensor(*v, torch::kFloat64)));
+      for (auto* v : {&d_pos, &d_easy, &d_hard, &s_pos, &s_easy, &s_hard})
+        *v = to_vector(group->all_gather(torch::tensor(*v, torch::kFloat64)));
       torch::Tensor clips = torch::tensor({static_cast<double>(r.clips)}, torch::kFloat64);
       group->all_reduce_sum(clips);
       r.clips = static_cast<int>(clips.item<double>());
@@ -455,8 +459,8 @@ struct Trainer::Impl {
   TrainOptions options;
   Optimiser optimiser;
   std::function<void(const TrainProgress&)> progress;
-  std::vector<torch::Tensor> trained;    // the parameters the loss reaches
-  std::unique_ptr<ProcessGroup> group;   // data-parallel runs only
+  std::vector<torch::Tensor> trained;   // the parameters the loss reaches
+  std::unique_ptr<ProcessGroup> group;  // data-parallel runs only
 
   int epoch = 0;  // epochs completed
   int64_t step = 0;
@@ -550,7 +554,9 @@ int Trainer::add_file(TrainingFile&& file) { return impl_->add_file(std::move(fi
 TrainProgress Trainer::end_epoch() { return impl_->end_epoch(); }
 ValidationReport Trainer::validate() { return impl_->validate(); }
 void Trainer::save_checkpoint(const std::string& path) const { impl_->save_checkpoint(path); }
-void Trainer::set_progress(std::function<void(const TrainProgress&)> callback) { impl_->progress = std::move(callback); }
+void Trainer::set_progress(std::function<void(const TrainProgress&)> callback) {
+  impl_->progress = std::move(callback);
+}
 int Trainer::epoch() const { return impl_->epoch; }
 bool Trainer::finished() const { return impl_->epoch >= impl_->options.epochs; }
 int64_t Trainer::step() const { return impl_->step; }

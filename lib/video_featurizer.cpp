@@ -45,8 +45,8 @@ struct VideoFeaturizer::Impl {
     hop_frames = std::llround(static_cast<double>(hop_ns) / period);
     if (hop_ns <= 0 || hop_frames < 1 || std::fabs(hop_frames * period - static_cast<double>(hop_ns)) >= 0.5)
       throw Error("hop " + ms_text(static_cast<double>(hop_ns)) +
-                  " is not a positive multiple of the model's video frame period (" + ms_text(period) +
-                  " at " + std::to_string(config.fps) + " fps)");
+                  " is not a positive multiple of the model's video frame period (" + ms_text(period) + " at " +
+                  std::to_string(config.fps) + " fps)");
   }
 
   int64_t frame_offset(int64_t m) const {
@@ -120,8 +120,8 @@ struct VideoFeaturizer::Impl {
       float* dst = batch.next_window();
       for (int c = 0; c < 3; ++c)
         for (int t = 0; t < frames_per_clip; ++t)
-          std::memcpy(dst + (static_cast<size_t>(c) * frames_per_clip + t) * hw,
-                      frames[first + t]->data() + c * hw, hw * sizeof(float));
+          std::memcpy(dst + (static_cast<size_t>(c) * frames_per_clip + t) * hw, frames[first + t]->data() + c * hw,
+                      hw * sizeof(float));
       batch.commit(grid_pts + next_window * hop_ns, out);
       ++next_window;
     }
@@ -184,8 +184,7 @@ int VideoFeaturizer::dim() const { return impl_->batch.dim(); }
 int64_t VideoFeaturizer::hop_ns() const { return impl_->hop_ns; }
 int64_t VideoFeaturizer::window_ns() const { return impl_->frame_offset(impl_->frames_per_clip); }
 
-void VideoFeaturizer::push(int64_t pts_ns, const RgbImage& frame, std::vector<FeatureRows>& out,
-                           int64_t duration_ns) {
+void VideoFeaturizer::push(int64_t pts_ns, const RgbImage& frame, std::vector<FeatureRows>& out, int64_t duration_ns) {
   impl_->push(pts_ns, frame, duration_ns, out);
 }
 

@@ -14,10 +14,8 @@ namespace {
 nn::Conv3d block_conv(int in, int out, bool temporal, int stride) {
   const int64_t t = temporal ? 3 : 1;
   const int64_t t_stride = temporal ? stride : 1;
-  return nn::Conv3d(nn::Conv3dOptions(in, out, {t, 3, 3})
-                        .stride({t_stride, stride, stride})
-                        .padding({t / 2, 1, 1})
-                        .bias(false));
+  return nn::Conv3d(
+      nn::Conv3dOptions(in, out, {t, 3, 3}).stride({t_stride, stride, stride}).padding({t / 2, 1, 1}).bias(false));
 }
 
 // LibTorch's BatchNorm defaults (eps 1e-5, momentum 0.1) are PyTorch's.
@@ -27,8 +25,7 @@ nn::ReLU relu() { return nn::ReLU(nn::ReLUOptions(/*inplace=*/true)); }
 
 // torchvision's VideoResNet._make_layer: the first block changes width and stride.
 nn::Sequential make_stage(int& in_planes, int planes, bool temporal, int stride) {
-  nn::Sequential stage(BasicBlock(in_planes, planes, temporal, stride),
-                       BasicBlock(planes, planes, temporal, 1));
+  nn::Sequential stage(BasicBlock(in_planes, planes, temporal, stride), BasicBlock(planes, planes, temporal, 1));
   in_planes = planes;
   return stage;
 }
@@ -36,17 +33,15 @@ nn::Sequential make_stage(int& in_planes, int planes, bool temporal, int stride)
 }  // namespace
 
 BasicBlockImpl::BasicBlockImpl(int in_planes, int planes, bool temporal, int stride) {
-  conv1 = register_module(
-      "conv1", nn::Sequential(block_conv(in_planes, planes, temporal, stride), bn(planes), relu()));
+  conv1 = register_module("conv1", nn::Sequential(block_conv(in_planes, planes, temporal, stride), bn(planes), relu()));
   conv2 = register_module("conv2", nn::Sequential(block_conv(planes, planes, temporal, 1), bn(planes)));
   if (stride != 1 || in_planes != planes) {
     const int64_t t_stride = temporal ? stride : 1;  // the conv maker's get_downsample_stride
     downsample = register_module(
         "downsample",
-        nn::Sequential(nn::Conv3d(nn::Conv3dOptions(in_planes, planes, 1)
-                                      .stride({t_stride, stride, stride})
-                                      .bias(false)),
-                       bn(planes)));
+        nn::Sequential(
+            nn::Conv3d(nn::Conv3dOptions(in_planes, planes, 1).stride({t_stride, stride, stride}).bias(false)),
+            bn(planes)));
   }
 }
 
@@ -64,11 +59,11 @@ VideoNetImpl::VideoNetImpl(int base_width, int embedding_dim, const VideoFrontEn
   for (int c = 0; c < 3; ++c) luma_weights_[c] = luma[c] * front.std[c];
   const int w = base_width;
   stem = register_module(
-      "stem", nn::Sequential(nn::Conv3d(nn::Conv3dOptions(gray_motion_ ? 1 : 3, w, {3, 7, 7})
-                                            .stride({1, 2, 2})
-                                            .padding({1, 3, 3})
-                                            .bias(false)),
-                             bn(w), relu()));
+      "stem",
+      nn::Sequential(
+          nn::Conv3d(
+              nn::Conv3dOptions(gray_motion_ ? 1 : 3, w, {3, 7, 7}).stride({1, 2, 2}).padding({1, 3, 3}).bias(false)),
+          bn(w), relu()));
   int in_planes = w;
   layer1 = register_module("layer1", make_stage(in_planes, w, /*temporal=*/true, 1));
   layer2 = register_module("layer2", make_stage(in_planes, 2 * w, false, 2));
@@ -78,8 +73,7 @@ VideoNetImpl::VideoNetImpl(int base_width, int embedding_dim, const VideoFrontEn
 
   // torchvision's initialisation of the conv layers (BatchNorm starts at 1 and 0 already).
   for (auto& m : modules(/*include_self=*/false))
-    if (auto* conv = m->as<nn::Conv3d>())
-      nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+    if (auto* conv = m->as<nn::Conv3d>()) nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
 }
 
 NetOutput VideoNetImpl::forward(torch::Tensor x, int depth) {
@@ -97,8 +91,8 @@ NetOutput VideoNetImpl::forward(torch::Tensor x, int depth) {
     out.stages.push_back(x.mean({2, 3, 4}));  // AdaptiveAvgPool3d(1) + flatten
   }
   if (depth == 4)
-    out.embedding = nn::functional::normalize(
-        proj->forward(out.stages.back()), nn::functional::NormalizeFuncOptions().dim(1));
+    out.embedding =
+        nn::functional::normalize(proj->forward(out.stages.back()), nn::functional::NormalizeFuncOptions().dim(1));
   return out;
 }
 

@@ -17,9 +17,9 @@ namespace avts {
 // shrinking, the triangle filter is stretched by `scale` so every input pixel contributes.
 // Taps are made only for the output pixels [out_begin, out_begin + out_count).
 struct ResampleTaps {
-  std::vector<int> first;       // first input pixel of each output pixel
-  std::vector<int> count;       // how many input pixels it reads
-  std::vector<float> weights;   // out_count x max_taps, normalised to sum 1
+  std::vector<int> first;      // first input pixel of each output pixel
+  std::vector<int> count;      // how many input pixels it reads
+  std::vector<float> weights;  // out_count x max_taps, normalised to sum 1
   int max_taps = 0;
 };
 

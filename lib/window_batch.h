@@ -25,8 +25,7 @@ class WindowBatch {
         batch_size_(options.batch_size),
         window_floats_(window_floats) {
     if (!model_) throw Error("featurizer: no model");
-    if (batch_size_ < 1)
-      throw Error("batch size must be at least 1 (got " + std::to_string(batch_size_) + ")");
+    if (batch_size_ < 1) throw Error("batch size must be at least 1 (got " + std::to_string(batch_size_) + ")");
     dim_ = model_->dim(modality_, layer_);  // throws for an unknown layer
     input_.resize(static_cast<size_t>(batch_size_) * window_floats_);
   }

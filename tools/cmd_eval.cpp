@@ -56,7 +56,9 @@ bool wanted(const std::string& split, const ManifestEntry& e) {
   return split == "all" || resolved_split(e.split, e.input) == (split == "train" ? Split::Train : Split::Validation);
 }
 
-double num(const json& j, const char* key) { return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0; }
+double num(const json& j, const char* key) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
+}
 
 struct Skipped {
   std::string input, reason;
@@ -93,8 +95,8 @@ constexpr double kTargetPrecision = 0.95;
 double share_of(int part, int whole) { return whole > 0 ? double(part) / whole : std::nan(""); }
 
 json answers_json(const AnswerStats& a) {
-  return {{"min-confidence", a.min_confidence}, {"trials", a.trials},       {"answered", a.answered},
-          {"right", a.right},                   {"precision", a.precision}, {"coverage", a.coverage}};
+  return {{"min-confidence", a.min_confidence}, {"trials", a.trials},    {"answered", a.answered}, {"right", a.right},
+          {"precision", a.precision},           {"coverage", a.coverage}};
 }
 
 json stats_json(const OffsetStats& s) {
@@ -126,7 +128,8 @@ void print_answers(const AnswerStats& forced, const AnswerStats& used, const std
   if (calibrated)
     std::printf("  %.0f %% right needs min-confidence >= %.3f: %d answered (coverage %s), %d right (precision %s)\n",
                 100 * kTargetPrecision, calibrated->min_confidence, calibrated->answered,
-                fmt(calibrated->coverage, "%.3f").c_str(), calibrated->right, fmt(calibrated->precision, "%.3f").c_str());
+                fmt(calibrated->coverage, "%.3f").c_str(), calibrated->right,
+                fmt(calibrated->precision, "%.3f").c_str());
   else
     std::printf("  no min-confidence gives %.0f %% right answers with 10 answers or more\n", 100 * kTargetPrecision);
 }
@@ -134,9 +137,9 @@ void print_answers(const AnswerStats& forced, const AnswerStats& used, const std
 void print_table(const json& r, const SyncClassification& c, const OffsetAccuracy& o, const AnswerStats& forced,
                  const AnswerStats& used, const std::optional<AnswerStats>& calibrated, double seconds) {
   const json& clips = r["clips"];
-  std::printf("avts eval: %d clips evaluated, %d skipped (split %s), model %s (id %s)\n",
-              clips["evaluated"].get<int>(), clips["skipped"].get<int>(), r["split"].get<std::string>().c_str(),
-              r["model"].get<std::string>().c_str(), r["model-id"].get<std::string>().c_str());
+  std::printf("avts eval: %d clips evaluated, %d skipped (split %s), model %s (id %s)\n", clips["evaluated"].get<int>(),
+              clips["skipped"].get<int>(), r["split"].get<std::string>().c_str(), r["model"].get<std::string>().c_str(),
+              r["model-id"].get<std::string>().c_str());
 
   std::printf("\nSync classification: threshold %.4f (the model's), %d clips, seed %llu\n", c.threshold, c.clips,
               static_cast<unsigned long long>(r["seed"].get<uint64_t>()));
@@ -203,13 +206,15 @@ int cmd_eval(int argc, char** argv) {
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Model file (default: the shipped model)", "MODEL"},
       {"split", 0, 0, G_OPTION_ARG_STRING, &split,
        "Manifest entries to evaluate: all (default), validation or train (untagged lines as the trainer "
-       "splits them)", "SPLIT"},
+       "splits them)",
+       "SPLIT"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the negative pairs (default 1)", "N"},
       {"windows-per-clip", 0, 0, G_OPTION_ARG_INT, &windows_per_clip,
        "Video windows per clip, each with a positive, an easy and a hard negative (default 4)", "N"},
       {"shifts", 0, 0, G_OPTION_ARG_STRING, &shifts,
        "Audio shifts in ms, comma-separated, positive = audio earlier "
-       "(default -400,-200,-120,-80,-40,0,40,80,120,200,400)", "LIST"},
+       "(default -400,-200,-120,-80,-40,0,40,80,120,200,400)",
+       "LIST"},
       {"max-offset", 0, 0, G_OPTION_ARG_INT, &max_offset, "Largest offset searched (ms, default 600)", "MS"},
       {"video-hop", 0, 0, G_OPTION_ARG_INT, &video_hop,
        "Video window hop (ms, multiple of 40; default: one window per clip length), as avts sync --video-hop", "MS"},
@@ -225,18 +230,17 @@ int cmd_eval(int argc, char** argv) {
        "time); avtssync then uses it unless told otherwise. Calibrate on speakers the model never saw.",
        "MODEL"},
       {}};
-  parse_options(
-      argc, argv, "MANIFEST",
-      "Evaluate a model on the clips of MANIFEST (one path or URI per line, optionally a split tag; the "
-      "clips must be in sync as recorded). Sync classification: for each clip, video windows against the "
-      "audio under them (positives), audio of another clip (easy negatives) and audio of the same clip "
-      "0.5-2.0 s away (hard negatives), called in sync below the model's threshold: balanced accuracy and "
-      "ROC AUC. Offset accuracy: the clip's audio shifted inside the pipeline (a timestamp offset of the "
-      "audio stream, as avts sync --shift-audio) by each shift; avtssync's whole-clip estimate is correct "
-      "within one video frame of the truth (+X ms for a shift of +X: positive = audio early). Each clip is "
-      "decoded and its video embedded once; every shifted run sends the decoded audio through "
-      "avtsaudiofeat into avtssync again. Clips that cannot be decoded are skipped and counted.",
-      entries);
+  parse_options(argc, argv, "MANIFEST",
+                "Evaluate a model on the clips of MANIFEST (one path or URI per line, optionally a split tag; the "
+                "clips must be in sync as recorded). Sync classification: for each clip, video windows against the "
+                "audio under them (positives), audio of another clip (easy negatives) and audio of the same clip "
+                "0.5-2.0 s away (hard negatives), called in sync below the model's threshold: balanced accuracy and "
+                "ROC AUC. Offset accuracy: the clip's audio shifted inside the pipeline (a timestamp offset of the "
+                "audio stream, as avts sync --shift-audio) by each shift; avtssync's whole-clip estimate is correct "
+                "within one video frame of the truth (+X ms for a shift of +X: positive = audio early). Each clip is "
+                "decoded and its video embedded once; every shifted run sends the decoded audio through "
+                "avtsaudiofeat into avtssync again. Clips that cannot be decoded are skipped and counted.",
+                entries);
   std::string model_path = take_string(model), split_arg = take_string(split);
   const std::string calibrated_path = take_string(save_calibrated);
   const std::string dev = take_string(device), shifts_arg = take_string(shifts), prec = take_string(precision);
@@ -263,7 +267,8 @@ int cmd_eval(int argc, char** argv) {
   for (const std::string& bad : manifest.bad_lines) {  // "LINE: why"
     std::fprintf(stderr, "avts eval: warning: skipping %s line %s\n", argv[1], bad.c_str());
     const size_t colon = std::min(bad.find(':'), bad.size());
-    skipped.push_back({std::string(argv[1]) + " line " + bad.substr(0, colon), bad.substr(std::min(colon + 2, bad.size()))});
+    skipped.push_back(
+        {std::string(argv[1]) + " line " + bad.substr(0, colon), bad.substr(std::min(colon + 2, bad.size()))});
   }
   std::vector<ManifestEntry> entries_in_split;
   for (const ManifestEntry& e : manifest.entries)

@@ -109,12 +109,11 @@ int cmd_features(int argc, char** argv) {
   pipeline.run();
 
   std::lock_guard<std::mutex> guard(rows.lock);
-  if (rows.times.empty())
-    throw Error(std::string(argv[1]) + ": too short for one feature window: no features written");
+  if (rows.times.empty()) throw Error(std::string(argv[1]) + ": too short for one feature window: no features written");
   write_npy(out, rows.data.data(), rows.times.size(), static_cast<size_t>(rows.dim));
   if (!times_out.empty()) write_npy(times_out, rows.times);
-  std::printf("wrote %s: %zu x %d (%s, %s)\n", out.c_str(), rows.times.size(), rows.dim,
-              mod.c_str(), layer_name.empty() ? "embedding" : layer_name.c_str());
+  std::printf("wrote %s: %zu x %d (%s, %s)\n", out.c_str(), rows.times.size(), rows.dim, mod.c_str(),
+              layer_name.empty() ? "embedding" : layer_name.c_str());
   return kExitOk;
 }
 

@@ -45,18 +45,22 @@ int cmd_init(int argc, char** argv) {
        "Clip (window) length instead of the preset's: 1 for avts-mc3-18, 0.2 for avts-compact", "S"},
       {"resize", 0, 0, G_OPTION_ARG_INT, &resize,
        "Short side frames are scaled to before the centre crop, instead of the preset's (a larger value "
-       "crops a smaller, more detailed part of the picture)", "PX"},
-      {"crop", 0, 0, G_OPTION_ARG_INT, &crop, "Side of the square crop the video network sees, instead of the preset's", "PX"},
+       "crops a smaller, more detailed part of the picture)",
+       "PX"},
+      {"crop", 0, 0, G_OPTION_ARG_INT, &crop, "Side of the square crop the video network sees, instead of the preset's",
+       "PX"},
       {"region", 0, 0, G_OPTION_ARG_STRING, &region,
        "Part of the picture the video network looks at, as fractions of the frame: X,Y,WIDTH,HEIGHT "
        "(default 0,0,1,1, the whole frame; 0.2,0.45,0.6,0.5 for the lower middle of framed talking heads)",
        "X,Y,W,H"},
       {"video-input", 0, 0, G_OPTION_ARG_STRING, &video_input,
        "What the video network sees: rgb (default) or gray-motion (each frame's luma minus its mean over the "
-       "clip: less of the speaker's look, more of what moves)", "KIND"},
+       "clip: less of the speaker's look, more of what moves)",
+       "KIND"},
       {"audio-normalise", 0, 0, G_OPTION_ARG_STRING, &audio_normalise,
        "What the audio network sees: none (default) or band-mean (each mel band minus its mean over the "
-       "window: no gain, voice or channel colour)", "KIND"},
+       "window: no gain, voice or channel colour)",
+       "KIND"},
       {}};
   parse_options(argc, argv, "", "Write a freshly initialised (untrained) AVTS model file.", entries);
   const std::string out = take_string(output);

@@ -30,7 +30,7 @@ struct Network {
   std::string path;
   std::string id;
   std::string description;
-  int64_t seed;      // of a random-init network; -1 for the model
+  int64_t seed;  // of a random-init network; -1 for the model
 };
 
 // One table row: a network's layer, scored.
@@ -66,8 +66,10 @@ uint64_t init_seed(const ModelConfig& config) {
   if (prov.count("seed")) value = prov.at("seed");
   std::istringstream words(prov.count("created-by") ? prov.at("created-by") : "");
   for (std::string w; value.empty() && words >> w;) {
-    if (w == "--seed") words >> value;
-    else if (w.rfind("--seed=", 0) == 0) value = w.substr(7);
+    if (w == "--seed")
+      words >> value;
+    else if (w.rfind("--seed=", 0) == 0)
+      value = w.substr(7);
   }
   try {
     return value.empty() ? 0 : std::stoull(value);
@@ -127,12 +129,12 @@ std::string percent(double accuracy) {
 
 // The labelled clips as the probe sees them: class ids and folds.
 struct ProbeTask {
-  std::string source;        // the manifest, or the ESC-50 folder
-  std::string fold_source;   // "manifest", "esc50" or "stratified"
+  std::string source;       // the manifest, or the ESC-50 folder
+  std::string fold_source;  // "manifest", "esc50" or "stratified"
   std::vector<LabelledClip> clips;
   std::map<std::string, int> class_sizes;  // label -> clips
-  std::vector<int> labels;   // each clip's class: the label's rank in sorted order
-  std::vector<int> folds;    // each clip's fold
+  std::vector<int> labels;                 // each clip's class: the label's rank in sorted order
+  std::vector<int> folds;                  // each clip's fold
 
   double majority() const {  // chance: the share of the largest class
     int largest = 0;
@@ -141,8 +143,8 @@ struct ProbeTask {
   }
 };
 
-ProbeTask make_task(const std::string& manifest, const std::string& esc50, const std::string& root,
-                    int folds_arg, uint64_t seed) {
+ProbeTask make_task(const std::string& manifest, const std::string& esc50, const std::string& root, int folds_arg,
+                    uint64_t seed) {
   ProbeTask task;
   task.source = esc50.empty() ? manifest : esc50;
   task.clips = esc50.empty() ? read_probe_manifest(manifest, root) : read_esc50(esc50);
@@ -156,7 +158,8 @@ ProbeTask make_task(const std::string& manifest, const std::string& esc50, const
     if (size == 1)
       std::fprintf(stderr,
                    "avts probe: warning: class '%s' has one example: the fold that tests it has none "
-                   "to train on, so it counts as an error\n", label.c_str());
+                   "to train on, so it counts as an error\n",
+                   label.c_str());
   }
   for (const auto& c : task.clips) task.labels.push_back(class_ids.at(c.label));
 
@@ -219,16 +222,23 @@ void print_json(const ProbeTask& task, const ProbeSettings& settings, const std:
   j["C"] = settings.svm.auto_C ? nlohmann::json("auto") : nlohmann::json(settings.svm.C);
   j["majority_accuracy"] = task.majority();
   for (const ProbeRow& row : rows) {
-    nlohmann::json r = {{"network", row.network->name}, {"model_id", row.network->id}, {"layer", row.layer},
-                        {"dim", row.dim}, {"mean_accuracy", row.score.mean_accuracy()},
+    nlohmann::json r = {{"network", row.network->name},
+                        {"model_id", row.network->id},
+                        {"layer", row.layer},
+                        {"dim", row.dim},
+                        {"mean_accuracy", row.score.mean_accuracy()},
                         {"std_accuracy", row.score.std_accuracy()}};
     if (row.network->seed >= 0)
       r["seed"] = row.network->seed;  // a random-init network, whose file was temporary
     else
       r["model"] = row.network->path;
     for (const FoldScore& f : row.score.folds)
-      r["folds"].push_back({{"fold", f.fold}, {"train", f.n_train}, {"test", f.n_test},
-                            {"correct", f.n_correct}, {"accuracy", f.accuracy()}, {"C", f.C}});
+      r["folds"].push_back({{"fold", f.fold},
+                            {"train", f.n_train},
+                            {"test", f.n_test},
+                            {"correct", f.n_correct},
+                            {"accuracy", f.accuracy()},
+                            {"C", f.C}});
     j["results"].push_back(r);
   }
   std::printf("%s\n", j.dump(2).c_str());
@@ -236,7 +246,8 @@ void print_json(const ProbeTask& task, const ProbeSettings& settings, const std:
 
 void print_text(const ProbeTask& task, const ProbeSettings& settings, const std::vector<const Network*>& networks,
                 const std::vector<ProbeRow>& rows) {
-  std::printf("probe        %s: %zu clips, %zu classes (", task.source.c_str(), task.clips.size(), task.class_sizes.size());
+  std::printf("probe        %s: %zu clips, %zu classes (", task.source.c_str(), task.clips.size(),
+              task.class_sizes.size());
   const char* sep = "";
   for (const auto& [label, size] : task.class_sizes)
     std::printf("%s%s %d", std::exchange(sep, ", "), label.c_str(), size);
@@ -245,8 +256,9 @@ void print_text(const ProbeTask& task, const ProbeSettings& settings, const std:
   std::printf("features     %s, %s-pooled over %g s windows every %d ms, standardised per fold\n",
               settings.modality.c_str(), settings.pool.c_str(), settings.window_s, settings.hop_ms);
   if (settings.svm.auto_C)
-    std::printf("svm          linear (liblinear, squared hinge, one-vs-rest), C per fold by inner 3-fold "
-                "cross-validation\n");
+    std::printf(
+        "svm          linear (liblinear, squared hinge, one-vs-rest), C per fold by inner 3-fold "
+        "cross-validation\n");
   else
     std::printf("svm          linear (liblinear, squared hinge, one-vs-rest), C = %g\n", settings.svm.C);
   for (const Network* n : networks)
@@ -258,16 +270,15 @@ void print_text(const ProbeTask& task, const ProbeSettings& settings, const std:
   for (const ProbeRow& row : rows) {
     std::printf("%-12s %-10s %5d", row.network->name.c_str(), row.layer.c_str(), row.dim);
     for (const FoldScore& f : row.score.folds) std::printf("  %7s", percent(f.accuracy()).c_str());
-    std::printf("  %6s  %5s\n", percent(row.score.mean_accuracy()).c_str(),
-                percent(row.score.std_accuracy()).c_str());
+    std::printf("  %6s  %5s\n", percent(row.score.mean_accuracy()).c_str(), percent(row.score.std_accuracy()).c_str());
   }
 }
 
 }  // namespace
 
 int cmd_probe(int argc, char** argv) {
-  gchar *model_arg = nullptr, *esc50_arg = nullptr, *root_arg = nullptr, *modality_arg = nullptr,
-        *layer_arg = nullptr, *pool_arg = nullptr, *c_arg = nullptr, *device_arg = nullptr;
+  gchar *model_arg = nullptr, *esc50_arg = nullptr, *root_arg = nullptr, *modality_arg = nullptr, *layer_arg = nullptr,
+        *pool_arg = nullptr, *c_arg = nullptr, *device_arg = nullptr;
   gint folds_arg = 0, hop_ms = 400, batch = 0;
   gint64 seed = 0, init_seed_arg = -1;
   gboolean random_init = FALSE, as_json = FALSE;
@@ -282,8 +293,8 @@ int cmd_probe(int argc, char** argv) {
        "embedding (default), layer1 .. layer4, a comma list of them, or all: one row each", "L[,L...]"},
       {"pool", 0, 0, G_OPTION_ARG_STRING, &pool_arg, "Pooling over a clip's windows: mean (default) or mean+max", "P"},
       {"hop", 0, 0, G_OPTION_ARG_INT, &hop_ms, "Hop between a clip's 1 s windows in ms (default 400)", "MS"},
-      {"folds", 0, 0, G_OPTION_ARG_INT, &folds_arg,
-       "Stratified folds when the manifest has no fold column (default 5)", "K"},
+      {"folds", 0, 0, G_OPTION_ARG_INT, &folds_arg, "Stratified folds when the manifest has no fold column (default 5)",
+       "K"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the stratified folds (default 0)", "N"},
       {"C", 'C', 0, G_OPTION_ARG_STRING, &c_arg,
        "The SVM's cost: a number (default 1) or auto (per fold, by inner 3-fold cross-validation)", "C|auto"},
@@ -315,9 +326,12 @@ int cmd_probe(int argc, char** argv) {
     throw Error("--modality must be audio, video or both");
   features.audio = modality != "video";
   features.video = modality != "audio";
-  if (pool.empty() || pool == "mean") features.pooling = Pooling::Mean;
-  else if (pool == "mean+max") features.pooling = Pooling::MeanMax;
-  else throw Error("--pool must be mean or mean+max");
+  if (pool.empty() || pool == "mean")
+    features.pooling = Pooling::Mean;
+  else if (pool == "mean+max")
+    features.pooling = Pooling::MeanMax;
+  else
+    throw Error("--pool must be mean or mean+max");
   if (hop_ms <= 0 || batch < 0) throw Error("--hop and --batch-size must be positive");
   if (folds_arg < 0) throw Error("--folds must be at least 2");
 

@@ -37,13 +37,15 @@ GstFlowReturn on_report(GstAppSink* sink, gpointer user_data) {
   GstBuffer* buf = gst_sample_get_buffer(sample);
   GstMapInfo map;
   if (gst_buffer_map(buf, &map, GST_MAP_READ)) {
-    json j = json::parse(reinterpret_cast<const char*>(map.data),
-                         reinterpret_cast<const char*>(map.data) + map.size, nullptr, false);
+    json j = json::parse(reinterpret_cast<const char*>(map.data), reinterpret_cast<const char*>(map.data) + map.size,
+                         nullptr, false);
     gst_buffer_unmap(buf, &map);
     if (!j.is_discarded()) {
       std::lock_guard<std::mutex> guard(reports->lock);
-      if (j.value("summary", false)) reports->summary = std::move(j);
-      else reports->windows.push_back(std::move(j));
+      if (j.value("summary", false))
+        reports->summary = std::move(j);
+      else
+        reports->windows.push_back(std::move(j));
     }
   }
   gst_sample_unref(sample);
@@ -52,20 +54,21 @@ GstFlowReturn on_report(GstAppSink* sink, gpointer user_data) {
 
 void progress_bar(double fraction) {
   const int width = 40, filled = static_cast<int>(fraction * width + 0.5);
-  std::fprintf(stderr, "\r[%.*s%*s] %3d%%", filled, "########################################",
-               width - filled, "", static_cast<int>(fraction * 100 + 0.5));
+  std::fprintf(stderr, "\r[%.*s%*s] %3d%%", filled, "########################################", width - filled, "",
+               static_cast<int>(fraction * 100 + 0.5));
   if (fraction >= 1.0) std::fprintf(stderr, "\n");
 }
 
-double num(const json& j, const char* key) { return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0; }
+double num(const json& j, const char* key) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
+}
 
 void print_table(const Reports& r) {
   std::printf("%9s %10s %11s %11s  %s\n", "time (s)", "offset ms", "confidence", "probability", "status");
   for (const json& w : r.windows) {
     char offset[32];
     std::snprintf(offset, sizeof offset, "%s%+.0f",
-                  w.value("out-of-range", false) ? (num(w, "offset-ms") > 0 ? ">" : "<") : "",
-                  num(w, "offset-ms"));
+                  w.value("out-of-range", false) ? (num(w, "offset-ms") > 0 ? ">" : "<") : "", num(w, "offset-ms"));
     std::printf("%9.2f %10s %11.3f %11.2f  %s\n", num(w, "timestamp") / 1e9, offset, num(w, "confidence"),
                 num(w, "probability"), w.value("status", "?").c_str());
   }
@@ -179,8 +182,11 @@ int cmd_sync(int argc, char** argv) {
   const std::string status = s.value("status", "inconclusive");
 
   if (as_json) {
-    json out = {{"input", pipeline.uri()}, {"model", model_path}, {"sign", "positive = audio early"},
-                {"reports", reports.windows}, {"summary", s}};
+    json out = {{"input", pipeline.uri()},
+                {"model", model_path},
+                {"sign", "positive = audio early"},
+                {"reports", reports.windows},
+                {"summary", s}};
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     print_table(reports);
@@ -202,8 +208,8 @@ int cmd_sync(int argc, char** argv) {
     info.standard = std_name;
     const SyncStandard standard_id = sync_standard_from_name(std_name);
     guint early = 0, late = 0, max_off = 0;
-    g_object_get(sync, "tolerance-early", &early, "tolerance-late", &late, "max-offset", &max_off,
-                 "min-confidence", &info.min_confidence, nullptr);
+    g_object_get(sync, "tolerance-early", &early, "tolerance-late", &late, "max-offset", &max_off, "min-confidence",
+                 &info.min_confidence, nullptr);
     const SyncTolerance tolerance =
         standard_id == SyncStandard::Custom ? SyncTolerance::custom(early, late) : SyncTolerance::of(standard_id);
     info.tolerance_early_ms = tolerance.early_ms;

@@ -238,9 +238,8 @@ int stop_training(TrainPipeline& pipeline, const DistributedOptions& d, const st
 
 int cmd_train(int argc, char** argv) {
   const std::string command = command_line(argc, argv);
-  gchar *output = nullptr, *preset = nullptr, *curriculum = nullptr, *loss = nullptr,
-        *optimizer = nullptr, *device = nullptr, *resume = nullptr, *checkpoint = nullptr, *init = nullptr,
-        *precision = nullptr;
+  gchar *output = nullptr, *preset = nullptr, *curriculum = nullptr, *loss = nullptr, *optimizer = nullptr,
+        *device = nullptr, *resume = nullptr, *checkpoint = nullptr, *init = nullptr, *precision = nullptr;
   gchar *schedule = nullptr, *dist_backend = nullptr;
   gint epochs = 0, batch = 0, easy_epochs = -1, mixed_epochs = -1, warmup_steps = -1, cache_mb = 4096, negatives = 0;
   gint decode_ahead = 1;
@@ -254,8 +253,7 @@ int cmd_train(int argc, char** argv) {
       {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Epochs to train (default 30)", "N"},
       {"batch-size", 0, 0, G_OPTION_ARG_INT, &batch, "Pairs per step, even (default 32)", "N"},
       {"lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default 0.01)", "LR"},
-      {"curriculum", 0, 0, G_OPTION_ARG_STRING, &curriculum,
-       "paper (default), paper-fine, none or easy-only", "NAME"},
+      {"curriculum", 0, 0, G_OPTION_ARG_STRING, &curriculum, "paper (default), paper-fine, none or easy-only", "NAME"},
       {"easy-epochs", 0, 0, G_OPTION_ARG_INT, &easy_epochs, "Epochs of curriculum stage 1 (default 10)", "N"},
       {"mixed-epochs", 0, 0, G_OPTION_ARG_INT, &mixed_epochs,
        "paper-fine: epochs of stage 2 before the fine-shift stage 3 (default 15)", "N"},
@@ -264,17 +262,20 @@ int cmd_train(int argc, char** argv) {
       {"negatives", 0, 0, G_OPTION_ARG_INT, &negatives,
        "Negatives per anchor clip: the video network runs once for all of them (default 1)", "N"},
       {"weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &weight_decay, "Weight decay (default 0.0001)", "W"},
-      {"schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning-rate schedule: cosine (default), step or constant", "NAME"},
+      {"schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, "Learning-rate schedule: cosine (default), step or constant",
+       "NAME"},
       {"warmup-steps", 0, 0, G_OPTION_ARG_INT, &warmup_steps, "Steps of linear learning-rate warm-up (default 0)", "N"},
       {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
        "Keep decoded files in up to this much memory so later epochs skip decoding; frames are kept as "
-       "decoded (a 3 s clip at 360x288 takes 23 MB) (default 4096; 0: decode every epoch)", "MB"},
+       "decoded (a 3 s clip at 360x288 takes 23 MB) (default 4096; 0: decode every epoch)",
+       "MB"},
       {"decode-ahead", 0, 0, G_OPTION_ARG_INT, &decode_ahead,
-       "Decode this many files at once, on threads of their own, ahead of the one being trained on (default 1)",
-       "N"},
+       "Decode this many files at once, on threads of their own, ahead of the one being trained on (default 1)", "N"},
       {"loss", 0, 0, G_OPTION_ARG_STRING, &loss,
-       "contrastive (default), cross-entropy or multi-way (each clip against its positive and all its negatives)", "NAME"},
-      {"temperature", 0, 0, G_OPTION_ARG_DOUBLE, &temperature, "Softmax temperature of the multi-way loss (default 0.1)", "T"},
+       "contrastive (default), cross-entropy or multi-way (each clip against its positive and all its negatives)",
+       "NAME"},
+      {"temperature", 0, 0, G_OPTION_ARG_DOUBLE, &temperature,
+       "Softmax temperature of the multi-way loss (default 0.1)", "T"},
       {"optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "sgd (default) or adamw", "NAME"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of weights, sampling and augmentation (default 1)", "N"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
@@ -282,19 +283,21 @@ int cmd_train(int argc, char** argv) {
        "float32 (default); on CUDA also bfloat16 autocast (weights and optimiser stay float32)", "P"},
       {"dist-backend", 0, 0, G_OPTION_ARG_STRING, &dist_backend,
        "How data-parallel ranks exchange gradients: auto (default: nccl on GPUs when avts has it, else gloo), "
-       "gloo or nccl", "NAME"},
+       "gloo or nccl",
+       "NAME"},
       {"checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint,
        "Trainer state written after every epoch (default MODEL.ckpt)", "PATH"},
       {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume,
        "Continue the run saved in this checkpoint (its model: --init and --preset are not used)", "CHECKPOINT"},
       {}};
-  parse_options(argc, argv, "MANIFEST",
-                "Train an AVTS model, self-supervised, on the media files listed in MANIFEST "
-                "(one path or URI per line, optionally followed by a split tag: train or val). "
-                "SIGINT or SIGTERM saves the checkpoint and stops (exit code 130 / 143); --resume continues. "
-                "Started by torchrun, Slurm or a Kubernetes PyTorchJob (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, "
-                "MASTER_PORT), it trains data-parallel, each process on its shard of MANIFEST; rank 0 writes the files.",
-                entries);
+  parse_options(
+      argc, argv, "MANIFEST",
+      "Train an AVTS model, self-supervised, on the media files listed in MANIFEST "
+      "(one path or URI per line, optionally followed by a split tag: train or val). "
+      "SIGINT or SIGTERM saves the checkpoint and stops (exit code 130 / 143); --resume continues. "
+      "Started by torchrun, Slurm or a Kubernetes PyTorchJob (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, "
+      "MASTER_PORT), it trains data-parallel, each process on its shard of MANIFEST; rank 0 writes the files.",
+      entries);
   const std::string out = take_string(output), dev_arg = take_string(device), resume_path = take_string(resume);
   const std::string precision_arg = take_string(precision);
   const std::string preset_arg = take_string(preset), init_path = take_string(init);
@@ -362,8 +365,8 @@ int cmd_train(int argc, char** argv) {
   GstElement* train = pipeline.trainer();
   g_object_set(source, "manifest", argv[1], "epochs", static_cast<guint>(options.epochs), "shuffle", TRUE, "seed",
                static_cast<guint64>(options.seed), "shard", static_cast<guint>(dist.rank), "num-shards",
-               static_cast<guint>(dist.world_size), "cache-size", static_cast<guint>(std::max(0, cache_mb)),
-               "decoders", static_cast<guint>(decode_ahead), nullptr);
+               static_cast<guint>(dist.world_size), "cache-size", static_cast<guint>(std::max(0, cache_mb)), "decoders",
+               static_cast<guint>(decode_ahead), nullptr);
   check_range(train, "lr", options.lr, "--lr");
   check_range(train, "temperature", options.temperature, "--temperature");
   check_range(train, "weight-decay", options.weight_decay, "--weight-decay");

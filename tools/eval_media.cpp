@@ -122,8 +122,7 @@ DecodedClip decode_clip(const std::string& input, const FeatureSettings& setting
       !gst_element_link_many(tee, feat_queue, afeat, feat_sink, nullptr))
     throw Error("cannot link the audio branches of the decode pipeline");
   pipeline.add_branch("video", {make_element("videoconvert"), make_caps_filter("video/x-raw,format=RGB"),
-                                feature_element("avtsvideofeat", settings),
-                                sink_for(on_video_features, &collector)});
+                                feature_element("avtsvideofeat", settings), sink_for(on_video_features, &collector)});
   pipeline.run();
 
   clip.uri = pipeline.uri();

@@ -74,7 +74,8 @@ ShiftedSync::ShiftedSync(const ReplaySettings& settings) : summary_(std::make_un
   if (!settings.features.precision.empty()) set_precision(afeat_, settings.features.precision);
   set_file_batch_size(afeat_);  // as avts sync
   sync_ = make_element("avtssync", "sync");
-  if (settings.max_offset_ms > 0) g_object_set(sync_, "max-offset", static_cast<guint>(settings.max_offset_ms), nullptr);
+  if (settings.max_offset_ms > 0)
+    g_object_set(sync_, "max-offset", static_cast<guint>(settings.max_offset_ms), nullptr);
   if (settings.min_confidence >= 0) g_object_set(sync_, "min-confidence", settings.min_confidence, nullptr);
   GstElement* sink = make_app_sink(on_report, summary_.get(), "reports");
   gst_bin_add_many(GST_BIN(pipeline_), audio_src_, afeat_, video_src_, sync_, sink, nullptr);

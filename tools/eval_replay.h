@@ -21,8 +21,8 @@ struct SummarySlot;  // where avtssync's summary lands
 
 struct ReplaySettings {
   FeatureSettings features;
-  int max_offset_ms = 0;        // avtssync's max-offset; 0 = its default
-  double min_confidence = -1;   // avtssync's min-confidence; < 0 = its default
+  int max_offset_ms = 0;       // avtssync's max-offset; 0 = its default
+  double min_confidence = -1;  // avtssync's min-confidence; < 0 = its default
 };
 
 class ShiftedSync {

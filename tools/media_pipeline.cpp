@@ -18,8 +18,7 @@ constexpr const char* kMissingTrack = "avts-missing-track";
 
 std::string to_uri(const std::string& input) {
   if (gst_uri_is_valid(input.c_str())) return input;
-  if (!g_file_test(input.c_str(), G_FILE_TEST_EXISTS))
-    throw Error("'" + input + "': no such file");
+  if (!g_file_test(input.c_str(), G_FILE_TEST_EXISTS)) throw Error("'" + input + "': no such file");
   if (g_file_test(input.c_str(), G_FILE_TEST_IS_DIR)) throw Error("'" + input + "' is a directory");
   GError* err = nullptr;
   gchar* uri = gst_filename_to_uri(input.c_str(), &err);
@@ -63,8 +62,7 @@ GstElement* make_caps_filter(const std::string& caps) {
   return filter;
 }
 
-GstElement* make_app_sink(GstFlowReturn (*on_sample)(GstAppSink*, gpointer), gpointer user_data,
-                          const char* name) {
+GstElement* make_app_sink(GstFlowReturn (*on_sample)(GstAppSink*, gpointer), gpointer user_data, const char* name) {
   GstElement* sink = make_element("appsink", name);
   g_object_set(sink, "sync", FALSE, nullptr);
   GstAppSinkCallbacks callbacks = {};
@@ -132,8 +130,7 @@ void MediaPipeline::run(const std::function<void(double)>& on_progress) {
   if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     // The error message on the bus says why; fall through to read it.
   }
-  std::unique_ptr<GstBus, decltype(&gst_object_unref)> bus(gst_element_get_bus(pipeline_),
-                                                            gst_object_unref);
+  std::unique_ptr<GstBus, decltype(&gst_object_unref)> bus(gst_element_get_bus(pipeline_), gst_object_unref);
   for (;;) {
     GstMessage* msg = gst_bus_timed_pop_filtered(
         bus.get(), 200 * GST_MSECOND,

@@ -13,10 +13,8 @@ namespace {
 
 // The header is a Python dict literal padded with spaces so that the data starts on a
 // 64-byte boundary (the .npy format's rule).
-void write_array(const std::string& path, const char* descr, const std::string& shape,
-                 const void* data, size_t bytes) {
-  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " +
-                       shape + ", }";
+void write_array(const std::string& path, const char* descr, const std::string& shape, const void* data, size_t bytes) {
+  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   const size_t preamble = 10;  // magic (6) + version (2) + header length (2)
   const size_t total = (preamble + header.size() + 1 + 63) / 64 * 64;
   header.append(total - preamble - header.size() - 1, ' ');
@@ -44,8 +42,7 @@ void write_npy(const std::string& path, const float* data, size_t rows, size_t c
 }
 
 void write_npy(const std::string& path, const std::vector<double>& values) {
-  write_array(path, "<f8", "(" + std::to_string(values.size()) + ",)", values.data(),
-              values.size() * sizeof(double));
+  write_array(path, "<f8", "(" + std::to_string(values.size()) + ",)", values.data(), values.size() * sizeof(double));
 }
 
 }  // namespace avts

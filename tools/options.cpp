@@ -4,8 +4,7 @@
 
 namespace avts {
 
-void parse_options(int& argc, char**& argv, const char* positional, const char* summary,
-                   const GOptionEntry* entries) {
+void parse_options(int& argc, char**& argv, const char* positional, const char* summary, const GOptionEntry* entries) {
   GOptionContext* ctx = g_option_context_new(positional);
   g_option_context_set_summary(ctx, summary);
   g_option_context_add_main_entries(ctx, entries, nullptr);

@@ -100,8 +100,7 @@ std::vector<std::vector<float>> clip_features(const std::string& input, const Cl
       if (pools->empty()) continue;
       Pool& pool = *(*pools)[l];
       if (pool.rows == 0)
-        throw Error(input + ": too short for one " + (pools == &audio ? "audio" : "video") +
-                    " feature window");
+        throw Error(input + ": too short for one " + (pools == &audio ? "audio" : "video") + " feature window");
       pool.append_to(out[l], options.pooling);
     }
   return out;

@@ -16,9 +16,9 @@ struct ClipFeatureOptions {
   bool audio = true;
   bool video = false;
   Pooling pooling = Pooling::Mean;
-  int hop_ms = 400;        // window hop: a multiple of the model's audio hop and video frame period
-  std::string device;      // empty: the elements' default
-  int batch_size = 0;      // 0: the elements' default
+  int hop_ms = 400;    // window hop: a multiple of the model's audio hop and video frame period
+  std::string device;  // empty: the elements' default
+  int batch_size = 0;  // 0: the elements' default
 };
 
 // One vector per layer, in the order of options.layers: the pooled audio features, then

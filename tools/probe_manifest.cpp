@@ -51,14 +51,11 @@ std::vector<std::string> split(const std::string& text, char sep) {
 
 }  // namespace
 
-std::vector<LabelledClip> parse_probe_manifest(std::istream& in, const std::string& name,
-                                               const std::string& root) {
+std::vector<LabelledClip> parse_probe_manifest(std::istream& in, const std::string& name, const std::string& root) {
   std::vector<LabelledClip> clips;
   std::string text;
   for (int line = 1; std::getline(in, text); ++line) {
-    const auto fail = [&](const std::string& why) {
-      throw Error(name + ":" + std::to_string(line) + ": " + why);
-    };
+    const auto fail = [&](const std::string& why) { throw Error(name + ":" + std::to_string(line) + ": " + why); };
     std::istringstream columns(text);
     std::vector<std::string> words;
     for (std::string w; columns >> w && w[0] != '#';) words.push_back(w);
@@ -117,7 +114,8 @@ std::vector<LabelledClip> read_esc50(const std::string& dir) {
       throw Error(csv + ":" + std::to_string(line) + ": expected at least " + std::to_string(needed) +
                   " comma-separated fields, got " + std::to_string(fields.size()));
     LabelledClip clip{resolve(fields[file_col], audio), fields[label_col], parse_fold(fields[fold_col]), line};
-    if (!clip.fold) throw Error(csv + ":" + std::to_string(line) + ": fold '" + fields[fold_col] + "' is not a positive integer");
+    if (!clip.fold)
+      throw Error(csv + ":" + std::to_string(line) + ": fold '" + fields[fold_col] + "' is not a positive integer");
     clips.push_back(clip);
   }
   if (clips.empty()) throw Error(csv + ": no clips listed");

@@ -19,15 +19,14 @@ namespace avts {
 struct LabelledClip {
   std::string input;  // path or URI
   std::string label;
-  int fold = 0;       // 0: none given
-  int line = 0;       // 1-based, for messages
+  int fold = 0;  // 0: none given
+  int line = 0;  // 1-based, for messages
 };
 
 // `name` is the manifest's name in messages; `root` resolves relative paths (empty: keep
 // them as they are). Throws avts::Error naming the line of the first malformed line, or
 // when there are no clips.
-std::vector<LabelledClip> parse_probe_manifest(std::istream& in, const std::string& name,
-                                               const std::string& root);
+std::vector<LabelledClip> parse_probe_manifest(std::istream& in, const std::string& name, const std::string& root);
 
 // Reads a manifest file; `root` empty means the manifest's own folder.
 std::vector<LabelledClip> read_probe_manifest(const std::string& path, const std::string& root);

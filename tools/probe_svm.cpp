@@ -187,8 +187,8 @@ double ProbeScore::std_accuracy() const {
 ProbeScore cross_validate(const ProbeData& data, const std::vector<int>& folds, const SvmOptions& options) {
   const size_t n = data.size();
   if (data.dim < 1 || data.features.size() != n * static_cast<size_t>(data.dim))
-    throw Error("probe data: " + std::to_string(data.features.size()) + " features for " +
-                std::to_string(n) + " examples of dimension " + std::to_string(data.dim));
+    throw Error("probe data: " + std::to_string(data.features.size()) + " features for " + std::to_string(n) +
+                " examples of dimension " + std::to_string(data.dim));
   if (folds.size() != n)
     throw Error("probe data: " + std::to_string(folds.size()) + " fold ids for " + std::to_string(n) + " examples");
   const std::set<int> fold_ids(folds.begin(), folds.end());

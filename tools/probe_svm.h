@@ -23,11 +23,11 @@ struct ProbeData {
 std::vector<int> stratified_folds(const std::vector<int>& labels, int k, uint64_t seed);
 
 struct SvmOptions {
-  double C = 1.0;                // the SVM's cost, unless auto_C
-  bool auto_C = false;           // choose C per outer fold by inner cross-validation
+  double C = 1.0;       // the SVM's cost, unless auto_C
+  bool auto_C = false;  // choose C per outer fold by inner cross-validation
   std::vector<double> C_grid = {0.001, 0.01, 0.1, 1.0, 10.0, 100.0};
   int inner_folds = 3;
-  uint64_t seed = 0;             // of the inner folds
+  uint64_t seed = 0;  // of the inner folds
 };
 
 struct FoldScore {
@@ -51,7 +51,6 @@ struct ProbeScore {
 // and standard deviation, so nothing of the test part leaks into training. A class absent
 // from a training part cannot be predicted: its test examples count as errors.
 // Deterministic. Throws avts::Error on inconsistent sizes or fewer than two folds.
-ProbeScore cross_validate(const ProbeData& data, const std::vector<int>& folds,
-                          const SvmOptions& options);
+ProbeScore cross_validate(const ProbeData& data, const std::vector<int>& folds, const SvmOptions& options);
 
 }  // namespace avts

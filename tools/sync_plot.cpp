@@ -19,7 +19,7 @@ constexpr double kOffsetHeight = 360, kGap = 50, kConfidenceHeight = 130;
 
 // Maps data coordinates into one panel.
 struct Panel {
-  double x0, y0, w, h;         // pixels
+  double x0, y0, w, h;  // pixels
   double t_min, t_max, v_min, v_max;
   double x(double t) const { return x0 + (t - t_min) / (t_max - t_min) * w; }
   double y(double v) const { return y0 + h - (v - v_min) / (v_max - v_min) * h; }
@@ -63,8 +63,7 @@ void frame_and_ticks(cairo_t* cr, const Panel& p, double v_step, const char* uni
 
 }  // namespace
 
-void write_sync_plot(const std::string& png_path, const std::vector<SyncPoint>& points,
-                     const SyncPlotInfo& info) {
+void write_sync_plot(const std::string& png_path, const std::vector<SyncPoint>& points, const SyncPlotInfo& info) {
   std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
       cairo_image_surface_create(CAIRO_FORMAT_ARGB32, kWidth, kHeight), cairo_surface_destroy);
   std::unique_ptr<cairo_t, decltype(&cairo_destroy)> owner(cairo_create(surface.get()), cairo_destroy);
@@ -81,8 +80,8 @@ void write_sync_plot(const std::string& png_path, const std::vector<SyncPoint>& 
   }
   const double range = std::max({info.max_offset_ms, info.tolerance_early_ms, info.tolerance_late_ms}) * 1.1;
   const Panel offset{kLeft, kTop, kWidth - kLeft - kRight, kOffsetHeight, t_min, t_max, -range, range};
-  const Panel confidence{kLeft, kTop + kOffsetHeight + kGap, kWidth - kLeft - kRight, kConfidenceHeight,
-                         t_min, t_max, 0, conf_max};
+  const Panel confidence{
+      kLeft, kTop + kOffsetHeight + kGap, kWidth - kLeft - kRight, kConfidenceHeight, t_min, t_max, 0, conf_max};
 
   // Tolerance band: audio early up to +early, late down to -late.
   cairo_set_source_rgba(cr, 0.2, 0.7, 0.3, 0.18);
@@ -125,16 +124,21 @@ void write_sync_plot(const std::string& png_path, const std::vector<SyncPoint>& 
       pen_down = false;
       continue;
     }
-    if (pen_down) cairo_line_to(cr, offset.x(p.time_s), offset.y(p.offset_ms));
-    else cairo_move_to(cr, offset.x(p.time_s), offset.y(p.offset_ms));
+    if (pen_down)
+      cairo_line_to(cr, offset.x(p.time_s), offset.y(p.offset_ms));
+    else
+      cairo_move_to(cr, offset.x(p.time_s), offset.y(p.offset_ms));
     pen_down = true;
   }
   cairo_stroke(cr);
   for (const auto& p : points) {
     const bool inside = p.offset_ms <= info.tolerance_early_ms && p.offset_ms >= -info.tolerance_late_ms;
-    if (p.inconclusive) cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
-    else if (inside && !p.out_of_range) cairo_set_source_rgb(cr, 0.1, 0.6, 0.2);
-    else cairo_set_source_rgb(cr, 0.85, 0.1, 0.1);
+    if (p.inconclusive)
+      cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+    else if (inside && !p.out_of_range)
+      cairo_set_source_rgb(cr, 0.1, 0.6, 0.2);
+    else
+      cairo_set_source_rgb(cr, 0.85, 0.1, 0.1);
     cairo_arc(cr, offset.x(p.time_s), offset.y(p.offset_ms), p.out_of_range ? 5 : 3, 0, 2 * M_PI);
     cairo_fill(cr);
   }
@@ -151,8 +155,8 @@ void write_sync_plot(const std::string& png_path, const std::vector<SyncPoint>& 
   cairo_set_source_rgb(cr, 0, 0, 0);
   text(cr, kLeft, 22, info.title, 15);
   text(cr, kLeft, 40,
-       "A/V offset (positive = audio early), " + info.standard + " tolerance +" +
-           fmt("%g", info.tolerance_early_ms) + " / -" + fmt("%g", info.tolerance_late_ms) + " ms shaded" +
+       "A/V offset (positive = audio early), " + info.standard + " tolerance +" + fmt("%g", info.tolerance_early_ms) +
+           " / -" + fmt("%g", info.tolerance_late_ms) + " ms shaded" +
            (info.has_global ? ", whole-stream offset " + fmt("%+.0f", info.global_offset_ms) + " ms (blue)" : ""),
        11);
   text(cr, kLeft, confidence.y0 - 8, "confidence (median - min of the distance curve)", 11);

@@ -8,16 +8,16 @@
 namespace avts {
 
 struct SyncPoint {
-  double time_s = 0;      // report timestamp
-  double offset_ms = 0;   // positive = audio early
+  double time_s = 0;     // report timestamp
+  double offset_ms = 0;  // positive = audio early
   double confidence = 0;
   bool inconclusive = false;
   bool out_of_range = false;
 };
 
 struct SyncPlotInfo {
-  std::string title;         // e.g. the file name
-  std::string standard;      // e.g. "ebu-r37"
+  std::string title;               // e.g. the file name
+  std::string standard;            // e.g. "ebu-r37"
   double tolerance_early_ms = 40;  // audio may lead by this much
   double tolerance_late_ms = 60;   // audio may lag by this much
   double max_offset_ms = 600;      // the searched range
@@ -27,7 +27,6 @@ struct SyncPlotInfo {
 };
 
 // Throws avts::Error when the file cannot be written.
-void write_sync_plot(const std::string& png_path, const std::vector<SyncPoint>& points,
-                     const SyncPlotInfo& info);
+void write_sync_plot(const std::string& png_path, const std::vector<SyncPoint>& points, const SyncPlotInfo& info);
 
 }  // namespace avts

@@ -269,7 +269,8 @@ def main():
     audio_batch, windows = (4, 8) if a.quick else (64, 16384)
     train_batch, files, file_seconds = (4, 3, 3.0) if a.quick else (64, 24, 30.0)
     p = a.precision
-    results = {"device": torch.cuda.get_device_name() if DEVICE == "cuda" else "cpu", "torch": torch.__version__, "cuda": torch.version.cuda,
+    results = {"device": torch.cuda.get_device_name() if DEVICE == "cuda" else "cpu", "torch": torch.__version__,
+               "cuda": torch.version.cuda,
                "host": platform.node(), "cpus": os.cpu_count(), "precision": p}
     rows = []
 

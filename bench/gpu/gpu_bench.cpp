@@ -64,9 +64,10 @@ int video(const std::string& preset, int batch, int clips, const std::string& pr
   run(clips);
   const double s = seconds_since(t0);
   if (rows.size() != static_cast<size_t>(clips) * embedder.dim()) return 1;
-  std::printf("{\"work\": \"video\", \"preset\": \"%s\", \"precision\": \"%s\", \"batch\": %d, \"clips\": %d, "
-              "\"frame\": \"%dx%d\", \"seconds\": %.4f, \"clips_per_s\": %.2f}\n",
-              preset.c_str(), precision.c_str(), batch, clips, width, height, s, clips / s);
+  std::printf(
+      "{\"work\": \"video\", \"preset\": \"%s\", \"precision\": \"%s\", \"batch\": %d, \"clips\": %d, "
+      "\"frame\": \"%dx%d\", \"seconds\": %.4f, \"clips_per_s\": %.2f}\n",
+      preset.c_str(), precision.c_str(), batch, clips, width, height, s, clips / s);
   return 0;
 }
 
@@ -86,9 +87,10 @@ int audio(const std::string& preset, int batch, int windows, const std::string& 
   run(windows);
   const double s = seconds_since(t0);
   if (rows.size() != static_cast<size_t>(windows) * embedder.dim()) return 1;
-  std::printf("{\"work\": \"audio\", \"preset\": \"%s\", \"precision\": \"%s\", \"batch\": %d, \"windows\": %d, "
-              "\"seconds\": %.4f, \"clips_per_s\": %.2f}\n",
-              preset.c_str(), precision.c_str(), batch, windows, s, windows / s);
+  std::printf(
+      "{\"work\": \"audio\", \"preset\": \"%s\", \"precision\": \"%s\", \"batch\": %d, \"windows\": %d, "
+      "\"seconds\": %.4f, \"clips_per_s\": %.2f}\n",
+      preset.c_str(), precision.c_str(), batch, windows, s, windows / s);
   return 0;
 }
 

@@ -14,12 +14,12 @@ namespace avts {
 // Log-mel front end (defaults: the paper's 16 kHz, 25 ms Hann, 10 ms hop, FFT 512, 40 bands).
 struct AudioFrontEndConfig {
   int sample_rate = 16000;
-  int win_length = 400;   // samples (25 ms)
-  int hop_length = 160;   // samples (10 ms)
+  int win_length = 400;  // samples (25 ms)
+  int hop_length = 160;  // samples (10 ms)
   int n_fft = 512;
   int n_mels = 40;
   double f_min = 0.0;
-  double f_max = 8000.0;  // Hz, <= sample_rate / 2
+  double f_max = 8000.0;     // Hz, <= sample_rate / 2
   double log_offset = 1e-6;  // log(mel + log_offset)
   // What the audio network sees of each window (beyond the paper): "none", or "band-mean":
   // every mel band minus its mean over the window, so a voice's and a channel's spectral
@@ -50,14 +50,14 @@ struct VideoFrontEndConfig {
 };
 
 struct ModelConfig {
-  std::string preset;          // "avts-mc3-18" or "avts-compact"
-  double clip_seconds = 1.0;   // one clip = this much video and the audio under it
+  std::string preset;         // "avts-mc3-18" or "avts-compact"
+  double clip_seconds = 1.0;  // one clip = this much video and the audio under it
   AudioFrontEndConfig audio;
   VideoFrontEndConfig video;
-  int video_base_width = 64;   // MC3-18 stage widths: w, 2w, 4w, 8w
-  int audio_base_width = 64;   // VGG stage widths: w, 2w, 4w, 8w
+  int video_base_width = 64;  // MC3-18 stage widths: w, 2w, 4w, 8w
+  int audio_base_width = 64;  // VGG stage widths: w, 2w, 4w, 8w
   int embedding_dim = 128;
-  double threshold = 0.5;      // distance below which a pair is called in sync
+  double threshold = 0.5;  // distance below which a pair is called in sync
   // The sync estimator's minimum confidence calibrated for this model on held-out speakers
   // (`avts eval --save-calibrated`): answers at or above it were right at least 95 % of the
   // time. Confidences are on the scale of this model's distances, so it belongs to the model.

@@ -1,7 +1,7 @@
 // Decoded media kept in memory up to a byte budget, so that later epochs can feed a file
-// again without decoding it again (avtsdatasrc keeps its decoded buffers). Entries are never evicted: every epoch visits every file, and with that
-// cyclic access evicting the oldest entry would make every lookup miss. A full cache just
-// takes no more.
+// again without decoding it again (avtsdatasrc keeps its decoded buffers). Entries are never evicted: every epoch
+// visits every file, and with that cyclic access evicting the oldest entry would make every lookup miss. A full cache
+// just takes no more.
 #pragma once
 
 #include <cstddef>

@@ -101,12 +101,12 @@ inline double true_offset_ms(double audio_shift_ms) { return audio_shift_ms; }
 struct OffsetTrial {
   std::string clip;
   double shift_ms = 0;
-  double truth_ms = 0;      // true_offset_ms(shift_ms) for a clip recorded in sync
-  double estimate_ms = 0;   // the global offset (positive = audio early)
-  bool conclusive = false;  // the estimator's status was not inconclusive
+  double truth_ms = 0;        // true_offset_ms(shift_ms) for a clip recorded in sync
+  double estimate_ms = 0;     // the global offset (positive = audio early)
+  bool conclusive = false;    // the estimator's status was not inconclusive
   bool out_of_range = false;  // the minimum was at the edge of the range searched
-  double confidence = 0;    // of the global estimate (median minus minimum of its curve)
-  int windows = 0;          // video windows judged; 0: nothing to estimate from
+  double confidence = 0;      // of the global estimate (median minus minimum of its curve)
+  int windows = 0;            // video windows judged; 0: nothing to estimate from
 };
 
 // Correct: conclusive, in range, and |estimate - truth| <= tolerance.
@@ -114,19 +114,19 @@ bool offset_correct(const OffsetTrial& trial, double tolerance_ms);
 
 struct OffsetStats {
   int trials = 0, correct = 0, inconclusive = 0;
-  int out_of_range = 0;              // conclusive trials whose minimum was at an edge
-  double accuracy = 0;               // correct / trials (inconclusive counts as not correct)
-  double conclusive_accuracy = 0;    // correct / conclusive trials
-  double mean_abs_error_ms = 0;      // over the conclusive trials (out of range: the edge value)
-  double inconclusive_share = 0;     // inconclusive / trials
+  int out_of_range = 0;            // conclusive trials whose minimum was at an edge
+  double accuracy = 0;             // correct / trials (inconclusive counts as not correct)
+  double conclusive_accuracy = 0;  // correct / conclusive trials
+  double mean_abs_error_ms = 0;    // over the conclusive trials (out of range: the edge value)
+  double inconclusive_share = 0;   // inconclusive / trials
   // NaN where the denominator is 0.
 };
 
 struct OffsetAccuracy {
   double tolerance_ms = 0;
   OffsetStats overall;
-  std::vector<double> shifts_ms;           // the shifts met, ascending
-  std::vector<OffsetStats> per_shift;      // per_shift[i] for shifts_ms[i]
+  std::vector<double> shifts_ms;       // the shifts met, ascending
+  std::vector<OffsetStats> per_shift;  // per_shift[i] for shifts_ms[i]
 };
 
 OffsetAccuracy summarize_offsets(const std::vector<OffsetTrial>& trials, double tolerance_ms);

@@ -72,8 +72,7 @@ class VideoFeaturizer {
   // A frame whose PTS goes back, or jumps forward by more than `max_gap_ns`, starts a new
   // grid (rows after it are discont). `duration_ns` (< 0: unknown) only matters for the
   // last frame before a drain or a new grid: it says how far that frame reaches.
-  void push(int64_t pts_ns, const RgbImage& frame, std::vector<FeatureRows>& out,
-            int64_t duration_ns = -1);
+  void push(int64_t pts_ns, const RgbImage& frame, std::vector<FeatureRows>& out, int64_t duration_ns = -1);
   // End of stream: the last frame holds until its end (its duration, else the spacing of
   // the frames before it, else one model frame period); windows it completes are emitted.
   void drain(std::vector<FeatureRows>& out);

@@ -49,7 +49,9 @@ class Buffer {
   void* data() const { return data_; }
   size_t size() const { return size_; }
   template <class T>
-  T* as() const { return static_cast<T*>(data_); }
+  T* as() const {
+    return static_cast<T*>(data_);
+  }
 
   // Synchronous copies between this buffer and host memory, `offset` bytes into the buffer.
   void upload(const void* host, size_t bytes, size_t offset = 0);

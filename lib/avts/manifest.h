@@ -19,7 +19,7 @@ namespace avts {
 struct ManifestEntry {
   std::string input;  // path or URI
   Split split = Split::Auto;
-  int line = 0;       // 1-based, for messages
+  int line = 0;  // 1-based, for messages
 };
 
 struct Manifest {

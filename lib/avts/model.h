@@ -35,8 +35,7 @@ class Model {
   static std::shared_ptr<Model> load(const std::string& path, const std::string& device = "cpu");
 
   // A freshly initialised model (weights drawn from `seed`), for training and for tests.
-  static std::shared_ptr<Model> create(const ModelConfig& config, uint64_t seed,
-                                       const std::string& device = "cpu");
+  static std::shared_ptr<Model> create(const ModelConfig& config, uint64_t seed, const std::string& device = "cpu");
 
   ~Model();
   Model(const Model&) = delete;
@@ -71,8 +70,7 @@ class Model {
   // Audio: `n` windows, each 1 x n_mels x audio_frames_per_clip() (mel-major).
   // Video: `n` clips, each 3 x video_frames_per_clip() x crop x crop (normalised).
   // Writes n x dim(modality, layer) floats to `out`. Thread-safe.
-  void embed(Modality modality, const float* input, int n, const std::string& layer,
-             float* out) const;
+  void embed(Modality modality, const float* input, int n, const std::string& layer, float* out) const;
 
   // Sets LibTorch's intra-op thread count (process-wide); 0 = number of cores.
   static void set_threads(int n);

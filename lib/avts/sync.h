@@ -54,8 +54,8 @@ struct SyncOptions {
   double min_confidence = 0.1;          // below it a report is inconclusive
   double probability_scale = 0.03;      // width of the logistic confidence -> probability
   SyncTolerance tolerance = SyncTolerance::of(SyncStandard::EbuR37);
-  int hold = 3;                 // reports outside before fail / inside before ok again
-  double hysteresis_ms = 10;    // margin inside the tolerance needed to leave warn / fail
+  int hold = 3;                    // reports outside before fail / inside before ok again
+  double hysteresis_ms = 10;       // margin inside the tolerance needed to leave warn / fail
   double step_threshold_hops = 2;  // a move of more than this many audio hops is a step
 };
 
@@ -64,10 +64,10 @@ struct SyncOptions {
 double sync_probability(double confidence, const SyncOptions& options);
 
 struct SyncReport {
-  int64_t start_ns = 0;     // the interval reported: [start, start + duration)
+  int64_t start_ns = 0;  // the interval reported: [start, start + duration)
   int64_t duration_ns = 0;
-  int windows = 0;          // video windows judged in the context
-  double offset_ms = 0;     // positive = audio early; 0 when windows == 0
+  int windows = 0;       // video windows judged in the context
+  double offset_ms = 0;  // positive = audio early; 0 when windows == 0
   double confidence = 0;
   double probability = 0;
   bool out_of_range = false;

@@ -86,10 +86,10 @@ DistBackend parse_dist_backend(const std::string& name);
 struct DistributedOptions {
   int rank = 0;
   int world_size = 1;
-  int local_rank = 0;             // this rank's GPU on its machine: device "cuda:<local_rank>"
+  int local_rank = 0;                     // this rank's GPU on its machine: device "cuda:<local_rank>"
   std::string master_addr = "127.0.0.1";  // rank 0 hosts the rendezvous (a TCP store) here
   int master_port = 29500;
-  int timeout_s = 1800;           // how long a rank waits for the others
+  int timeout_s = 1800;  // how long a rank waits for the others
   // torchrun's static rendezvous (--master_addr / --master_port) hosts the TCP store in its
   // own agent: then every rank joins it as a client, under the key prefix of the launch
   // attempt, as PyTorch's workers do (TORCHELASTIC_USE_AGENT_STORE, TORCHELASTIC_RESTART_COUNT).
@@ -116,52 +116,52 @@ struct DistributedOptions {
 };
 
 struct TrainOptions {
-  uint64_t seed = 1;          // sampling, augmentation and validation pairs
+  uint64_t seed = 1;  // sampling, augmentation and validation pairs
   int epochs = 30;
-  int batch_size = 32;        // pairs per step, half positives and half negatives (even)
+  int batch_size = 32;  // pairs per step, half positives and half negatives (even)
 
   LossKind loss = LossKind::Contrastive;
-  double margin = 0.99;       // eta of the contrastive loss
-  double temperature = 0.1;   // of the multi-way loss's softmax over distances (in [0, 2])
+  double margin = 0.99;      // eta of the contrastive loss
+  double temperature = 0.1;  // of the multi-way loss's softmax over distances (in [0, 2])
 
   Curriculum curriculum = Curriculum::Paper;
-  int easy_epochs = 10;       // length of stage 1
-  int mixed_epochs = 15;      // length of stage 2 when stage 3 follows (PaperFine)
+  int easy_epochs = 10;         // length of stage 1
+  int mixed_epochs = 15;        // length of stage 2 when stage 3 follows (PaperFine)
   double hard_fraction = 0.25;  // share of hard negatives among the negatives of stages 2, 3
   // Negatives drawn for each anchor's video clip (each easy or hard per the stage's mix).
   // The video network, the costly one, runs once per anchor whatever the count; positives
   // and negatives weigh half of the loss each.
   int negatives_per_anchor = 1;
-  double hard_shift_min_s = 0.5;   // |shift| of hard negatives in stage 2 (and validation)
+  double hard_shift_min_s = 0.5;  // |shift| of hard negatives in stage 2 (and validation)
   double hard_shift_max_s = 2.0;
   double fine_shift_min_s = 0.08;  // stage 3: 2 to 10 frames at 25 fps
   double fine_shift_max_s = 0.4;
 
   OptimizerKind optimizer = OptimizerKind::Sgd;
   double lr = 0.01;
-  double momentum = 0.9;      // SGD
+  double momentum = 0.9;  // SGD
   double weight_decay = 1e-4;
   ScheduleKind schedule = ScheduleKind::Cosine;
-  int step_epochs = 10;       // Step schedule
+  int step_epochs = 10;  // Step schedule
   double step_gamma = 0.1;
   int warmup_steps = 0;       // lr ramps up linearly over the first steps
   double grad_clip_norm = 0;  // clip the global gradient norm to this; 0 = no clipping
 
-  bool random_crop = true;    // training clips: random crop (validation: centre crop)
-  bool flip = true;           // and horizontal flip with probability 1/2
-  double gain_db = 6.0;       // audio gain drawn uniformly in [-gain_db, gain_db]
+  bool random_crop = true;  // training clips: random crop (validation: centre crop)
+  bool flip = true;         // and horizontal flip with probability 1/2
+  double gain_db = 6.0;     // audio gain drawn uniformly in [-gain_db, gain_db]
 
-  int max_train_files = 32;       // bank of training files held in memory
-  int max_validation_files = 64;  // validation files held (later ones are not used)
-  double validation_fraction = 0.1;   // for Split::Auto
+  int max_train_files = 32;          // bank of training files held in memory
+  int max_validation_files = 64;     // validation files held (later ones are not used)
+  double validation_fraction = 0.1;  // for Split::Auto
   int validation_clips_per_file = 4;
-  int queue_batches = 4;      // steps wait until this many batches of clips are queued
+  int queue_batches = 4;  // steps wait until this many batches of clips are queued
 
   DistributedOptions distributed;
 
-  std::string output;         // model file written after every epoch ("" = none)
-  std::string checkpoint;     // trainer state written after every epoch ("" = none)
-  std::string command;        // how the run was started, for the provenance
+  std::string output;      // model file written after every epoch ("" = none)
+  std::string checkpoint;  // trainer state written after every epoch ("" = none)
+  std::string command;     // how the run was started, for the provenance
 
   // Throws avts::Error naming the first option out of range.
   void validate() const;
@@ -207,8 +207,8 @@ class TrainingFile {
 };
 
 struct ValidationReport {
-  int clips = 0;               // video clips, each with a positive and its negatives
-  int easy_pairs = 0;          // negatives of each kind
+  int clips = 0;       // video clips, each with a positive and its negatives
+  int easy_pairs = 0;  // negatives of each kind
   int hard_pairs = 0;
   // Balanced accuracy (positives vs negatives of that kind) at the decision threshold,
   // and ROC AUC, on the score the loss trains: the distance (contrastive) or the fusion
@@ -223,18 +223,18 @@ struct ValidationReport {
 
 struct TrainProgress {
   enum class Kind { Step, Epoch } kind = Kind::Step;
-  int epoch = 0;               // 0-based epoch being trained (Epoch: the one just finished)
+  int epoch = 0;  // 0-based epoch being trained (Epoch: the one just finished)
   int epochs = 0;
-  int stage = 1;               // curriculum stage 1..3
-  int64_t step = 0;            // optimiser steps since the start of the run
+  int stage = 1;     // curriculum stage 1..3
+  int64_t step = 0;  // optimiser steps since the start of the run
   double lr = 0;
-  double loss = 0;             // of the latest step
-  double epoch_loss = 0;       // mean over this epoch's steps
-  int64_t epoch_pairs = 0;     // pairs trained this epoch (all ranks)
+  double loss = 0;              // of the latest step
+  double epoch_loss = 0;        // mean over this epoch's steps
+  int64_t epoch_pairs = 0;      // pairs trained this epoch (all ranks)
   double pairs_per_second = 0;  // this epoch, training time only
-  int train_files = 0;         // training files added this epoch (Epoch: all ranks)
-  int hard_fallbacks = 0;      // hard negatives replaced by easy ones (file too short)
-  bool validated = false;      // Epoch: validation ran (there was validation data)
+  int train_files = 0;          // training files added this epoch (Epoch: all ranks)
+  int hard_fallbacks = 0;       // hard negatives replaced by easy ones (file too short)
+  bool validated = false;       // Epoch: validation ran (there was validation data)
   ValidationReport validation;
 };
 
@@ -276,11 +276,11 @@ class Trainer {
   // Called after every step and every epoch, on the thread that trains.
   void set_progress(std::function<void(const TrainProgress&)> callback);
 
-  int epoch() const;             // epochs completed
-  bool finished() const;         // epoch() >= options().epochs
+  int epoch() const;      // epochs completed
+  bool finished() const;  // epoch() >= options().epochs
   int64_t step() const;
-  int stage() const;             // curriculum stage of the current epoch
-  int bank_files() const;        // training files held now (at most max_train_files)
+  int stage() const;       // curriculum stage of the current epoch
+  int bank_files() const;  // training files held now (at most max_train_files)
   int validation_files() const;
   const TrainOptions& options() const;
   std::shared_ptr<Model> model() const;

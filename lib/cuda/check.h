@@ -11,8 +11,7 @@
 namespace avts::gpu {
 
 inline void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess)
-    throw Error(std::string("CUDA: ") + what + " failed: " + cudaGetErrorString(status));
+  if (status != cudaSuccess) throw Error(std::string("CUDA: ") + what + " failed: " + cudaGetErrorString(status));
 }
 
 inline void check(cufftResult status, const char* what) {

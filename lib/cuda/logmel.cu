@@ -21,8 +21,8 @@ constexpr double kPi = 3.14159265358979323846;
 
 // Frame k of signal b into row b * frames + k: the window's samples in the middle of the
 // row, zeros around them (as torch.stft pads the window to n_fft).
-__global__ void cut_frames(const float* signals, size_t signal_step, int frames, int hop, const float* window,
-                           int win, int offset, int n_fft, float* rows) {
+__global__ void cut_frames(const float* signals, size_t signal_step, int frames, int hop, const float* window, int win,
+                           int offset, int n_fft, float* rows) {
   const int row = blockIdx.x;
   const float* frame = signals + (row / frames) * signal_step + static_cast<size_t>(row % frames) * hop;
   for (int i = threadIdx.x; i < n_fft; i += blockDim.x) {
@@ -150,7 +150,8 @@ void LogMelBatch::run(const float* signals, int count, int samples, size_t signa
   check(cufftSetStream(s.plan, st), "cufftSetStream");
   check(cufftExecR2C(s.plan, s.rows.as<cufftReal>(), s.spectra.as<cufftComplex>()), "cufftExecR2C");
   mel_log<<<n, 64, s.n_freqs * sizeof(float), st>>>(s.spectra.as<cufftComplex>(), s.n_freqs, frames, s.first, s.count,
-                                                   s.offset, s.weights, c.n_mels, static_cast<float>(c.log_offset), out);
+                                                    s.offset, s.weights, c.n_mels, static_cast<float>(c.log_offset),
+                                                    out);
   check_launch("mel_log");
 }
 

@@ -32,8 +32,8 @@ std::string describe() {
     cudaDeviceProp p{};
     if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
     text += (i ? "; " : ": ") + std::string("cuda:") + std::to_string(i) + " " + p.name + " (sm_" +
-            std::to_string(p.major) + std::to_string(p.minor) + ", " +
-            std::to_string(p.totalGlobalMem >> 30) + " GiB, " + std::to_string(p.multiProcessorCount) + " SMs)";
+            std::to_string(p.major) + std::to_string(p.minor) + ", " + std::to_string(p.totalGlobalMem >> 30) +
+            " GiB, " + std::to_string(p.multiProcessorCount) + " SMs)";
   }
   return text;
 }
@@ -75,14 +75,16 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
 }
 
 void Buffer::upload(const void* host, size_t bytes, size_t offset) {
-  if (offset + bytes > size_) throw Error("gpu::Buffer::upload: " + std::to_string(bytes) + " bytes at " +
-                                          std::to_string(offset) + " overrun a buffer of " + std::to_string(size_));
+  if (offset + bytes > size_)
+    throw Error("gpu::Buffer::upload: " + std::to_string(bytes) + " bytes at " + std::to_string(offset) +
+                " overrun a buffer of " + std::to_string(size_));
   check(cudaMemcpy(static_cast<char*>(data_) + offset, host, bytes, cudaMemcpyDefault), "cudaMemcpy to buffer");
 }
 
 void Buffer::download(void* host, size_t bytes, size_t offset) const {
-  if (offset + bytes > size_) throw Error("gpu::Buffer::download: " + std::to_string(bytes) + " bytes at " +
-                                          std::to_string(offset) + " overrun a buffer of " + std::to_string(size_));
+  if (offset + bytes > size_)
+    throw Error("gpu::Buffer::download: " + std::to_string(bytes) + " bytes at " + std::to_string(offset) +
+                " overrun a buffer of " + std::to_string(size_));
   check(cudaMemcpy(host, static_cast<const char*>(data_) + offset, bytes, cudaMemcpyDefault), "cudaMemcpy from buffer");
 }
 

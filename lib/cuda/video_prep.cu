@@ -80,7 +80,8 @@ __global__ void prepare_frames(Source source, AxisTaps tx, AxisTaps ty, int crop
     for (int c = 0; c < 3; ++c) rgb[c] = __fadd_rn(rgb[c], __fmul_rn(wx[i], column[c]));
   }
   const size_t at = f * frame_step + (static_cast<size_t>(y) * crop + x) * pixel_step;
-  for (int c = 0; c < 3; ++c) store(out, at + c * channel_step, __fadd_rn(__fmul_rn(rgb[c], norm.gain[c]), norm.bias[c]));
+  for (int c = 0; c < 3; ++c)
+    store(out, at + c * channel_step, __fadd_rn(__fmul_rn(rgb[c], norm.gain[c]), norm.bias[c]));
 }
 
 }  // namespace
@@ -99,7 +100,8 @@ struct VideoPrep::Impl {
     const CropTaps t = crop_taps(config, w, h);
     const size_t crop = config.crop;
     std::vector<int> ints;
-    for (const auto* v : {&t.x.first, &t.x.count, &t.y.first, &t.y.count}) ints.insert(ints.end(), v->begin(), v->end());
+    for (const auto* v : {&t.x.first, &t.x.count, &t.y.first, &t.y.count})
+      ints.insert(ints.end(), v->begin(), v->end());
     const size_t int_bytes = ints.size() * sizeof(int);
     const size_t wx_bytes = t.x.weights.size() * sizeof(float), wy_bytes = t.y.weights.size() * sizeof(float);
     // Kernels queued for the previous size may still read the old taps: cudaFree waits for them.

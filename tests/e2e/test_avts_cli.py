@@ -5,7 +5,6 @@ Run by meson with AVTS_TOOL (the avts binary), AVTS_TEST_MEDIA and GST_PLUGIN_PA
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import unittest
 

@@ -24,7 +24,8 @@ def avts(*args):
 
 def fractions(obj):
     """Every accuracy, AUC and share in a report section (None = no pairs of that kind)."""
-    return {k: v for k, v in obj.items() if k.startswith(("accuracy", "auc", "conclusive-accuracy", "inconclusive-share"))}
+    prefixes = ("accuracy", "auc", "conclusive-accuracy", "inconclusive-share")
+    return {k: v for k, v in obj.items() if k.startswith(prefixes)}
 
 
 class AvtsEval(unittest.TestCase):

@@ -43,7 +43,7 @@ class AvtsTrain(unittest.TestCase):
             f.write(f"{MEDIA}/grid_s1_bbal8p.mpg sideways\n")  # unknown split tag
         cls.model = os.path.join(d, "trained.avts")
         cls.result = avts("train", cls.manifest, "-o", cls.model, "--epochs", "2", "--batch-size", "4",
-                       "--seed", "5", "--preset", "avts-compact")
+                          "--seed", "5", "--preset", "avts-compact")
 
     @classmethod
     def tearDownClass(cls):
@@ -172,7 +172,6 @@ class AvtsTrain(unittest.TestCase):
         self.assertIn("could be used", p.stderr)
 
 
-
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -246,7 +245,8 @@ class AvtsTrainDataParallel(unittest.TestCase):
         with open(os.path.join(bin_dir, "srun"), "w") as f:
             f.write("#!/bin/sh\nshift  # --kill-on-bad-exit\n"
                     "for i in 0 1; do\n"
-                    "  SLURM_NTASKS=2 SLURM_PROCID=$i SLURM_LOCALID=$i \"$@\" > \"$SRUN_LOG.$i\" 2>&1 & pids=\"$pids $!\"\n"
+                    "  SLURM_NTASKS=2 SLURM_PROCID=$i SLURM_LOCALID=$i \"$@\" > \"$SRUN_LOG.$i\" 2>&1 &\n"
+                    "  pids=\"$pids $!\"\n"
                     "done\n"
                     "for p in $pids; do wait $p || exit 1; done\n")
         for name in ["scontrol", "srun"]:

@@ -56,7 +56,6 @@ class ShippedRecipe(unittest.TestCase):
             self.assertIn("--loss multi-way", prov["command"])
 
 
-
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -39,8 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     GstAvtsFeatureFormat again;
     if (!gst_avts_feature_format_from_caps(written, &again) || !same(format, again)) std::abort();
     // What was accepted is what was sent: the input has every field written, unchanged.
-    if (!gst_structure_is_subset(gst_caps_get_structure(caps, 0), gst_caps_get_structure(written, 0)))
-      std::abort();
+    if (!gst_structure_is_subset(gst_caps_get_structure(caps, 0), gst_caps_get_structure(written, 0))) std::abort();
     gst_caps_unref(written);
   }
   gst_caps_unref(caps);

@@ -27,8 +27,8 @@ namespace {
 
 using Records = std::vector<std::pair<std::string, std::string>>;
 
-std::string scratch;        // where each input is written as a file
-Records tensor_records;     // of the tiny model, every record but data.pkl and the version
+std::string scratch;     // where each input is written as a file
+Records tensor_records;  // of the tiny model, every record but data.pkl and the version
 std::string tiny_model_file, tiny_pickle;
 
 std::string read_file(const std::string& path) {

@@ -24,8 +24,8 @@ std::vector<float> noise(size_t n, unsigned seed) {
 }
 
 // Pushes mono 16 kHz samples in buffers of `chunk` samples, the first at t0.
-void push_mono(GstHarness* h, const std::vector<float>& x, GstClockTime t0, size_t chunk = 1600,
-               bool discont = false, bool timestamps = true) {
+void push_mono(GstHarness* h, const std::vector<float>& x, GstClockTime t0, size_t chunk = 1600, bool discont = false,
+               bool timestamps = true) {
   for (size_t i = 0; i < x.size(); i += chunk) {
     const size_t n = std::min(chunk, x.size() - i);
     GstBuffer* b = gst_buffer_new_memdup(x.data() + i, n * sizeof(float));
@@ -53,8 +53,7 @@ TEST_F(AudioFeat, PropertiesDefaultsRangesAndDocs) {
   ASSERT_NE(e, nullptr);
   gchar *file = nullptr, *device = nullptr, *layer = nullptr;
   guint hop = 0, batch = 0;
-  g_object_get(e, "model-file", &file, "device", &device, "layer", &layer, "hop", &hop, "batch-size", &batch,
-               nullptr);
+  g_object_get(e, "model-file", &file, "device", &device, "layer", &layer, "hop", &hop, "batch-size", &batch, nullptr);
   EXPECT_EQ(file, nullptr);
   EXPECT_STREQ(device, "cpu");
   EXPECT_STREQ(layer, "embedding");
@@ -94,8 +93,9 @@ TEST_F(AudioFeat, PropertiesDefaultsRangesAndDocs) {
 
 TEST_F(AudioFeat, ConvertsS16Stereo44kAndDescribesItsOutput) {
   GstHarness* h = harness(make_element("avtsaudiofeat"));
-  gst_harness_set_src_caps_str(h, "audio/x-raw, format=(string)S16LE, rate=(int)44100, channels=(int)2, "
-                                  "layout=(string)interleaved");
+  gst_harness_set_src_caps_str(h,
+                               "audio/x-raw, format=(string)S16LE, rate=(int)44100, channels=(int)2, "
+                               "layout=(string)interleaved");
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> sample(-8000, 8000);
   for (int i = 0; i < 30; ++i) {  // 3 s in 100 ms buffers
@@ -193,9 +193,9 @@ TEST_F(AudioFeat, BuffersWithoutTimestampsContinueFromTheSegmentStart) {
 
 TEST_F(AudioFeat, GapsMarkDiscontSmallGapsDoNot) {
   GstHarness* h = mono_harness(40, 8);
-  push_mono(h, noise(24000, 7), 0);                          // 0 .. 1.5 s
-  push_mono(h, noise(24000, 8), 3000 * kMs, 1600, true);     // 1.5 s later, DISCONT
-  push_mono(h, noise(24000, 9), 4550 * kMs);                 // 50 ms gap: filled
+  push_mono(h, noise(24000, 7), 0);                       // 0 .. 1.5 s
+  push_mono(h, noise(24000, 8), 3000 * kMs, 1600, true);  // 1.5 s later, DISCONT
+  push_mono(h, noise(24000, 9), 4550 * kMs);              // 50 ms gap: filled
   gst_harness_push_event(h, gst_event_new_eos());
   const Output out = pull_all(h, 16);
   // First run: windows at 0 .. 0.48 s (13); then 3.0 .. 5.04 s, 50 ms of silence inside (52).
@@ -254,8 +254,10 @@ TEST_F(AudioFeat, NonInterleavedEqualsInterleaved) {
   const char* layouts[2] = {"interleaved", "non-interleaved"};
   for (int k = 0; k < 2; ++k) {
     GstHarness* h = harness(make_element("avtsaudiofeat"));
-    const std::string caps = std::string("audio/x-raw, format=(string)" GST_AUDIO_NE(F32) ", rate=(int)16000, "
-                                         "channels=(int)2, layout=(string)") + layouts[k];
+    const std::string caps = std::string("audio/x-raw, format=(string)" GST_AUDIO_NE(
+                                 F32) ", rate=(int)16000, "
+                                      "channels=(int)2, layout=(string)") +
+                             layouts[k];
     gst_harness_set_src_caps_str(h, caps.c_str());
     GstBuffer* b = gst_buffer_new_memdup((k ? planar : packed).data(), 64000 * sizeof(float));
     if (k) {

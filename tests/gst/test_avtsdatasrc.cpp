@@ -51,7 +51,8 @@ class Scratch {
   // A WAV file: audio only, no video track.
   std::string tone(const std::string& name) {
     const std::string path = dir_ + "/" + name;
-    gchar* description = g_strdup_printf("audiotestsrc num-buffers=20 ! wavenc ! filesink location=\"%s\"", path.c_str());
+    gchar* description =
+        g_strdup_printf("audiotestsrc num-buffers=20 ! wavenc ! filesink location=\"%s\"", path.c_str());
     GstElement* p = gst_parse_launch(description, nullptr);
     g_free(description);
     gst_element_set_state(p, GST_STATE_PLAYING);
@@ -112,7 +113,8 @@ class DataRun {
       GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), name);
       GstPad* pad = gst_element_get_static_pad(sink, "sink");
       probes_.push_back({this, items});
-      gst_pad_add_probe(pad, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      gst_pad_add_probe(pad,
+                        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
                         on_probe, &probes_.back(), nullptr);
       gst_object_unref(pad);
       gst_object_unref(sink);
@@ -143,10 +145,10 @@ class DataRun {
     gst_element_set_state(pipeline, GST_STATE_PLAYING);
     GstBus* bus = gst_element_get_bus(pipeline);
     bool eos = false;
-    while (GstMessage* m = gst_bus_timed_pop_filtered(
-               bus, 120 * GST_SECOND,
-               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING |
-                                           GST_MESSAGE_ELEMENT))) {
+    while (GstMessage* m =
+               gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
+                                          static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR |
+                                                                      GST_MESSAGE_WARNING | GST_MESSAGE_ELEMENT))) {
       const GstMessageType type = GST_MESSAGE_TYPE(m);
       if (type == GST_MESSAGE_WARNING) {
         const GstStructure* details = nullptr;
@@ -296,13 +298,13 @@ TEST_F(DataSrc, SkipsBadLinesAndUnusableFilesOnceAndGoesOn) {
   Scratch scratch;
   const std::string tone = scratch.tone("tone.wav");
   const std::string junk = scratch.write("junk.mp4", "this is not a media file\n");
-  const std::string manifest = scratch.write(
-      "m.txt", "# a comment\n\n" + kClipA + " train   # a trailing comment\n" + kClipB + "\n" +
-                   kClipA + " sideways\n" +  // unknown split tag
-                   kClipA + " train extra\n" +  // three columns
-                   scratch.dir() + "/missing.mp4\n" +
-                   "tone.wav\n" +  // relative: from the manifest's folder; audio only
-                   "junk.mp4 val\n");
+  const std::string manifest =
+      scratch.write("m.txt", "# a comment\n\n" + kClipA + " train   # a trailing comment\n" + kClipB + "\n" + kClipA +
+                                 " sideways\n" +              // unknown split tag
+                                 kClipA + " train extra\n" +  // three columns
+                                 scratch.dir() + "/missing.mp4\n" +
+                                 "tone.wav\n" +  // relative: from the manifest's folder; audio only
+                                 "junk.mp4 val\n");
   DataRun r(props(manifest, "epochs=2 shuffle=false"));
   ASSERT_TRUE(r.run()) << r.error;
 
@@ -508,7 +510,7 @@ TEST_F(DataSrc, ShuffleIsDeterministicBySeed) {
   ASSERT_EQ(seven.size(), 3u);
   const std::multiset<std::string> everything(entries.begin(), entries.end());
   for (const auto& epoch : seven) EXPECT_EQ(std::multiset<std::string>(epoch.begin(), epoch.end()), everything);
-  EXPECT_NE(seven[0], seven[1]);  // a fresh order each epoch
+  EXPECT_NE(seven[0], seven[1]);      // a fresh order each epoch
   EXPECT_EQ(order("seed=7"), seven);  // the same order again
   EXPECT_NE(order("seed=8"), seven);
   const auto plain = order("shuffle=false");
@@ -635,8 +637,8 @@ TEST_F(DataSrc, SeveralDecodersSendTheSameFilesInTheSameOrder) {
   Scratch scratch;
   const std::string missing = scratch.dir() + "/missing.mp4";
   // The missing file twice: both lines decode at once with three decoders, one is reported.
-  const std::string manifest = scratch.write("m.txt", kClipA + "\n" + missing + "\n" + missing + "\n" + kClipB +
-                                                          "\n" + kClipC + "\n" + kClipA + " val\n");
+  const std::string manifest = scratch.write(
+      "m.txt", kClipA + "\n" + missing + "\n" + missing + "\n" + kClipB + "\n" + kClipC + "\n" + kClipA + " val\n");
   DataRun one(props(manifest, "epochs=2 cache-size=0 seed=3 shuffle=false"));
   ASSERT_TRUE(one.run()) << one.error;
   DataRun three(props(manifest, "epochs=2 cache-size=0 seed=3 shuffle=false decoders=3"));

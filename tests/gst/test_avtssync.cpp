@@ -24,10 +24,10 @@ constexpr GstClockTime kSecond = GST_SECOND;
 
 std::string feature_caps(const char* modality, int dim, const std::string& model_id, GstClockTime hop,
                          const char* layer = "embedding") {
-  gchar* s = g_strdup_printf("application/x-avts-features, modality=(string)%s, dim=(int)%d, layer=(string)%s, "
-                             "model-id=(string)%s, hop=(guint64)%" G_GUINT64_FORMAT
-                             ", window=(guint64)%" G_GUINT64_FORMAT,
-                             modality, dim, layer, model_id.c_str(), hop, GST_SECOND);
+  gchar* s = g_strdup_printf(
+      "application/x-avts-features, modality=(string)%s, dim=(int)%d, layer=(string)%s, "
+      "model-id=(string)%s, hop=(guint64)%" G_GUINT64_FORMAT ", window=(guint64)%" G_GUINT64_FORMAT,
+      modality, dim, layer, model_id.c_str(), hop, GST_SECOND);
   std::string caps = s;
   g_free(s);
   return caps;
@@ -54,8 +54,8 @@ Streams streams(double audio_early_ms, GstClockTime audio_seconds, GstClockTime 
   const Path path;
   Streams s;
   s.dim = path.dim();
-  s.audio = buffers_of(
-      rows_between(0, audio_seconds * kSecond, 40 * kMs, 8, avts_sync_test::audio_of(path, audio_early_ms)));
+  s.audio =
+      buffers_of(rows_between(0, audio_seconds * kSecond, 40 * kMs, 8, avts_sync_test::audio_of(path, audio_early_ms)));
   s.video = buffers_of(rows_between(0, video_seconds * kSecond, 200 * kMs, 4, avts_sync_test::video_of(path)));
   return s;
 }
@@ -305,9 +305,10 @@ TEST_F(AvtsSync, CalibratedMinConfidenceComesWithTheModelUnlessSet) {
     SyncHarness h([&](GstElement* e) {
       if (set_explicitly) g_object_set(e, "min-confidence", 0.1, nullptr);
     });
-    for (auto [harness, modality, hop] : {std::tuple{h.audio, "audio", 40 * kMs}, std::tuple{h.video, "video", 200 * kMs}})
-      gst_harness_set_src_caps_str(harness,
-                                   (feature_caps(modality, 64, "0123456789abcdef", hop) + ", min-confidence=(double)1.9").c_str());
+    for (auto [harness, modality, hop] :
+         {std::tuple{h.audio, "audio", 40 * kMs}, std::tuple{h.video, "video", 200 * kMs}})
+      gst_harness_set_src_caps_str(
+          harness, (feature_caps(modality, 64, "0123456789abcdef", hop) + ", min-confidence=(double)1.9").c_str());
     h.push(streams(120.0, 6, 6));
     unref_all(h.pull_until_eos());
     std::vector<GstStructure*> reports = h.messages("avts-sync");

@@ -163,10 +163,10 @@ class BinPipeline {
 // A report as the inner avtssync posts it.
 void post_report(GstElement* sync, double offset_ms, double probability = 0.99, const char* status = "warn",
                  bool out_of_range = false) {
-  GstStructure* s = gst_structure_new(
-      "avts-sync", "running-time", GST_TYPE_CLOCK_TIME, GstClockTime(0), "offset-ms", G_TYPE_DOUBLE, offset_ms,
-      "confidence", G_TYPE_DOUBLE, 0.5, "probability", G_TYPE_DOUBLE, probability, "status", G_TYPE_STRING, status,
-      "out-of-range", G_TYPE_BOOLEAN, out_of_range, "windows", G_TYPE_INT, 25, nullptr);
+  GstStructure* s = gst_structure_new("avts-sync", "running-time", GST_TYPE_CLOCK_TIME, GstClockTime(0), "offset-ms",
+                                      G_TYPE_DOUBLE, offset_ms, "confidence", G_TYPE_DOUBLE, 0.5, "probability",
+                                      G_TYPE_DOUBLE, probability, "status", G_TYPE_STRING, status, "out-of-range",
+                                      G_TYPE_BOOLEAN, out_of_range, "windows", G_TYPE_INT, 25, nullptr);
   gst_element_post_message(sync, gst_message_new_element(GST_OBJECT(sync), s));
 }
 
@@ -231,7 +231,8 @@ TEST_F(SyncBin, PadsPropertiesAndDocs) {
   }
   g_free(specs);
   EXPECT_GE(own, 20);
-  const gchar* description = gst_element_class_get_metadata(GST_ELEMENT_GET_CLASS(bin), GST_ELEMENT_METADATA_DESCRIPTION);
+  const gchar* description =
+      gst_element_class_get_metadata(GST_ELEMENT_GET_CLASS(bin), GST_ELEMENT_METADATA_DESCRIPTION);
   EXPECT_NE(std::string(description).find("gst-launch-1.0"), std::string::npos);
 
   gboolean correct = TRUE, leaky = TRUE;

@@ -101,7 +101,7 @@ class TrainRun {
   std::vector<GstStructure*> messages;  // element, progress and warning details, in order
   std::vector<std::string> order;       // names of what was posted: "eos", "avts-train-done", ...
   bool output_at_eos = false;
-  std::string id_at_eos;                // of the model file on disk then
+  std::string id_at_eos;  // of the model file on disk then
   std::string error;
 
  private:
@@ -180,15 +180,16 @@ TEST_F(Train, PadsPropertiesAndDocs) {
 
 TEST_F(Train, TrainsTheEpochsOfTheDataSourceAndWritesTheModelBeforeEos) {
   Scratch scratch;
-  const std::string manifest = scratch.write(
-      "m.txt", media("grid_s1_bbal8p.mpg") + " train\n" + media("grid_s1_lgas2n.mpg") + " train\n" +
-                   media("grid_s4_bgbu1p.webm") + " val\n");
+  const std::string manifest =
+      scratch.write("m.txt", media("grid_s1_bbal8p.mpg") + " train\n" + media("grid_s1_lgas2n.mpg") + " train\n" +
+                                 media("grid_s4_bgbu1p.webm") + " val\n");
   const std::string output = scratch.path("trained.avts");
   // The shipped recipe's kind of settings (train/shipped/recipe.sh), each reaching the trainer.
   TrainRun r(datasrc_pipeline(manifest, "epochs=2 seed=3", output,
                               "seed=3 negatives=2 loss=multi-way temperature=0.2 curriculum=paper-fine easy-epochs=0 "
                               "mixed-epochs=1 hard-fraction=1.0 schedule=constant weight-decay=0.001 warmup-steps=3 "
-                              "checkpoint=\"" + scratch.path("trained.ckpt") + "\""),
+                              "checkpoint=\"" +
+                                  scratch.path("trained.ckpt") + "\""),
              output);
   ASSERT_TRUE(r.run()) << r.error;
 
@@ -261,10 +262,10 @@ TEST_F(Train, TrainsTheEpochsOfTheDataSourceAndWritesTheModelBeforeEos) {
   EXPECT_EQ(model->config().provenance.at("epochs"), "2");
   EXPECT_EQ(model->config().provenance.at("validation_files"), "1");
   const std::string options = model->config().provenance.at("train_options");
-  for (const char* set : {"\"negatives_per_anchor\":2", "\"loss\":\"multi-way\"", "\"temperature\":0.2",
-                          "\"curriculum\":\"paper-fine\"", "\"easy_epochs\":0", "\"mixed_epochs\":1",
-                          "\"hard_fraction\":1.0", "\"schedule\":\"constant\"", "\"weight_decay\":0.001",
-                          "\"warmup_steps\":3"})
+  for (const char* set :
+       {"\"negatives_per_anchor\":2", "\"loss\":\"multi-way\"", "\"temperature\":0.2", "\"curriculum\":\"paper-fine\"",
+        "\"easy_epochs\":0", "\"mixed_epochs\":1", "\"hard_fraction\":1.0", "\"schedule\":\"constant\"",
+        "\"weight_decay\":0.001", "\"warmup_steps\":3"})
     EXPECT_NE(options.find(set), std::string::npos) << set << " not in " << options;
   GstElement* t = gst_bin_get_by_name(GST_BIN(r.pipeline), "t");
   guint epoch = 0;
@@ -368,20 +369,22 @@ TEST_F(Train, MediaWithoutAudioIsAnError) {
   Scratch scratch;
   const std::string output = scratch.path("never.avts");
   // The audio stream ends without data while the video streams.
-  TrainRun r("audiotestsrc num-buffers=0 ! audio/x-raw,format=F32LE,channels=1,rate=16000 ! t.audio_sink "
-             "videotestsrc num-buffers=100 ! video/x-raw,format=RGB,width=32,height=32,framerate=25/1 ! t.video_sink "
-             "avtstrain name=t chunk=1.0 model-file=\"" +
-                 TinyModel::get().path() + "\" output=\"" + output + "\"",
-             output);
+  TrainRun r(
+      "audiotestsrc num-buffers=0 ! audio/x-raw,format=F32LE,channels=1,rate=16000 ! t.audio_sink "
+      "videotestsrc num-buffers=100 ! video/x-raw,format=RGB,width=32,height=32,framerate=25/1 ! t.video_sink "
+      "avtstrain name=t chunk=1.0 model-file=\"" +
+          TinyModel::get().path() + "\" output=\"" + output + "\"",
+      output);
   EXPECT_FALSE(r.run());
   EXPECT_NE(r.error.find("no audio"), std::string::npos) << r.error;
   EXPECT_FALSE(g_file_test(output.c_str(), G_FILE_TEST_EXISTS));
 
   // The video never even begins (an audio-only file through uridecodebin).
-  TrainRun silent("audiotestsrc num-buffers=20 ! audio/x-raw,format=F32LE,channels=1,rate=16000 ! t.audio_sink "
-                  "avtstrain name=t model-file=\"" +
-                      TinyModel::get().path() + "\" output=\"" + output + "\"",
-                  output);
+  TrainRun silent(
+      "audiotestsrc num-buffers=20 ! audio/x-raw,format=F32LE,channels=1,rate=16000 ! t.audio_sink "
+      "avtstrain name=t model-file=\"" +
+          TinyModel::get().path() + "\" output=\"" + output + "\"",
+      output);
   EXPECT_FALSE(silent.run());
   EXPECT_NE(silent.error.find("no video"), std::string::npos) << silent.error;
 }
@@ -464,8 +467,8 @@ TEST_F(Train, StoppedRunSavesItsStateAndResumeGoesOn) {
   gint epoch = -1, epochs = 0;
   gint64 step = 0;
   gboolean saved = FALSE;
-  gst_structure_get(stopped[0], "epoch", G_TYPE_INT, &epoch, "epochs", G_TYPE_INT, &epochs, "step", G_TYPE_INT64,
-                    &step, "saved", G_TYPE_BOOLEAN, &saved, nullptr);
+  gst_structure_get(stopped[0], "epoch", G_TYPE_INT, &epoch, "epochs", G_TYPE_INT, &epochs, "step", G_TYPE_INT64, &step,
+                    "saved", G_TYPE_BOOLEAN, &saved, nullptr);
   EXPECT_TRUE(saved);
   EXPECT_GE(epoch, 1);
   EXPECT_EQ(epochs, 1000);
@@ -477,9 +480,10 @@ TEST_F(Train, StoppedRunSavesItsStateAndResumeGoesOn) {
   const std::string resumed_output = scratch.path("resumed.avts");
   const std::string more = std::to_string(epoch + 1);
   const auto resumed_pipeline = [&](const std::string& first_epoch) {
-    return "avtsdatasrc name=d manifest=\"" + manifest + "\" short-side=32 epochs=" + more + " first-epoch=" +
-           first_epoch + " d.audio_src ! t.audio_sink d.video_src ! t.video_sink avtstrain name=t batch-size=4 " +
-           "resume=\"" + checkpoint + "\" epochs=" + more + " output=\"" + resumed_output + "\"";
+    return "avtsdatasrc name=d manifest=\"" + manifest + "\" short-side=32 epochs=" + more +
+           " first-epoch=" + first_epoch +
+           " d.audio_src ! t.audio_sink d.video_src ! t.video_sink avtstrain name=t batch-size=4 " + "resume=\"" +
+           checkpoint + "\" epochs=" + more + " output=\"" + resumed_output + "\"";
   };
   TrainRun resumed(resumed_pipeline(std::to_string(epoch)), resumed_output);
   GstElement* t = gst_bin_get_by_name(GST_BIN(resumed.pipeline), "t");

@@ -12,12 +12,10 @@ namespace {
 // RGB frames of one size; frame content `c` is a fixed random image.
 class FrameMaker {
  public:
-  FrameMaker(int width, int height) {
-    gst_video_info_set_format(&info_, GST_VIDEO_FORMAT_RGB, width, height);
-  }
+  FrameMaker(int width, int height) { gst_video_info_set_format(&info_, GST_VIDEO_FORMAT_RGB, width, height); }
   std::string caps(const char* framerate) const {
-    return "video/x-raw, format=(string)RGB, width=(int)" + std::to_string(info_.width) +
-           ", height=(int)" + std::to_string(info_.height) + ", framerate=(fraction)" + framerate;
+    return "video/x-raw, format=(string)RGB, width=(int)" + std::to_string(info_.width) + ", height=(int)" +
+           std::to_string(info_.height) + ", framerate=(fraction)" + framerate;
   }
   const GstVideoInfo& info() const { return info_; }
 
@@ -171,8 +169,7 @@ TEST_F(VideoFeat, RefusesOtherFormats) {
     GstSegment segment;
     gst_segment_init(&segment, GST_FORMAT_TIME);
     gst_harness_push_event(h, gst_event_new_segment(&segment));
-    EXPECT_EQ(gst_harness_push(h, gst_buffer_new_allocate(nullptr, 64 * 48 * 3 / 2, nullptr)),
-              GST_FLOW_NOT_NEGOTIATED);
+    EXPECT_EQ(gst_harness_push(h, gst_buffer_new_allocate(nullptr, 64 * 48 * 3 / 2, nullptr)), GST_FLOW_NOT_NEGOTIATED);
     EXPECT_EQ(gst_pad_get_current_caps(h->sinkpad), nullptr);
     gst_harness_teardown(h);
   }
@@ -181,8 +178,8 @@ TEST_F(VideoFeat, RefusesOtherFormats) {
 TEST_F(VideoFeat, JumpsOfMoreThanASecondMarkDiscont) {
   const FrameMaker maker(64, 48);
   GstHarness* h = video_harness(maker, "25/1");
-  push_frames(h, maker, 25, 30);                // 0 .. 1.2 s
-  push_frames(h, maker, 25, 30, 2600 * kMs);    // 1.4 s after the last frame
+  push_frames(h, maker, 25, 30);              // 0 .. 1.2 s
+  push_frames(h, maker, 25, 30, 2600 * kMs);  // 1.4 s after the last frame
   gst_harness_push_event(h, gst_event_new_eos());
   const Output out = pull_all(h, 16);
   std::vector<GstClockTime> row_pts;

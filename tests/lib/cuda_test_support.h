@@ -9,11 +9,10 @@
 
 #include "avts/gpu.h"
 
-#define AVTS_REQUIRE_GPU()                                                                \
-  do {                                                                                    \
-    if (avts::gpu::device_count() == 0)                                                   \
-      GTEST_SKIP() << "no CUDA device, GPU parity not checked (" << avts::gpu::describe() \
-                   << ")";                                                                \
+#define AVTS_REQUIRE_GPU()                                                                        \
+  do {                                                                                            \
+    if (avts::gpu::device_count() == 0)                                                           \
+      GTEST_SKIP() << "no CUDA device, GPU parity not checked (" << avts::gpu::describe() << ")"; \
   } while (0)
 
 namespace avts::gpu::test {

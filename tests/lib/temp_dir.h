@@ -40,8 +40,9 @@ inline std::vector<std::string> file_names(const std::string& dir) {
 // Removes `path` with everything under it (links themselves, not what they point to); a path
 // that does not exist is left as it is.
 inline void remove_tree(const std::string& path) {
-  nftw(path.c_str(), [](const char* p, const struct stat*, int, FTW*) { return std::remove(p); }, 16,
-       FTW_DEPTH | FTW_PHYS);
+  nftw(
+      path.c_str(), [](const char* p, const struct stat*, int, FTW*) { return std::remove(p); }, 16,
+      FTW_DEPTH | FTW_PHYS);
 }
 
 // A new folder $TMPDIR/<prefix>XXXXXX (/tmp without TMPDIR), removed with its contents when

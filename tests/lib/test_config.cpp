@@ -106,8 +106,8 @@ TEST(Config, OutOfRangeValuesAreRefused) {
   c = ModelConfig::preset_config("avts-mc3-18");
   c.video.resize = 64;  // smaller than the crop
   EXPECT_THROW(c.validate(), avts::Error);
-  for (const std::array<double, 4> region : {std::array<double, 4>{0.5, 0, 0.6, 1}, {0, -0.1, 1, 1}, {0, 0, 0.01, 1},
-                                             {0, 0, NAN, 1}}) {
+  for (const std::array<double, 4> region :
+       {std::array<double, 4>{0.5, 0, 0.6, 1}, {0, -0.1, 1, 1}, {0, 0, 0.01, 1}, {0, 0, NAN, 1}}) {
     c = ModelConfig::preset_config("avts-compact");
     c.video.region = region;
     EXPECT_THROW(c.validate(), avts::Error) << region[0] << "," << region[1] << "," << region[2] << "," << region[3];

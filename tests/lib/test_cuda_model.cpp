@@ -24,14 +24,14 @@ using namespace avts::gpu::test;
 
 namespace {
 
-#define REQUIRE_CUDA_TORCH()                                                                           \
-  do {                                                                                                 \
-    AVTS_REQUIRE_GPU();                                                                                \
-    if (!torch::cuda::is_available())                                                                  \
+#define REQUIRE_CUDA_TORCH()                                                                              \
+  do {                                                                                                    \
+    AVTS_REQUIRE_GPU();                                                                                   \
+    if (!torch::cuda::is_available())                                                                     \
       GTEST_SKIP() << "this LibTorch has no CUDA (build with -Dlibtorch=<a CUDA LibTorch>): device=cuda " \
-                      "not checked";                                                                   \
-    at::globalContext().setAllowTF32CuDNN(false); /* float32 on both sides */                          \
-    at::globalContext().setAllowTF32CuBLAS(false);                                                     \
+                      "not checked";                                                                      \
+    at::globalContext().setAllowTF32CuDNN(false); /* float32 on both sides */                             \
+    at::globalContext().setAllowTF32CuBLAS(false);                                                        \
   } while (0)
 
 // 25 frames of 40 x 30, 24 px crops, narrow nets: milliseconds per clip on either device.
@@ -78,7 +78,7 @@ TEST(CudaModel, PrecisionNamesAndRefusals) {
   EXPECT_THROW(parse_precision("int8"), Error);
   const auto cpu = Model::create(small_config(), 1);
   EXPECT_THROW(cpu->set_precision(Precision::Float16), Error);  // needs a CUDA device
-  cpu->set_precision(Precision::BFloat16);  // CPU autocast
+  cpu->set_precision(Precision::BFloat16);                      // CPU autocast
   cpu->set_precision(Precision::Float32);
   EXPECT_THROW(VideoClipEmbedder{cpu}, Error);  // the GPU extractors want a model on the GPU
 }

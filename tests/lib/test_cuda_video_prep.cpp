@@ -41,8 +41,8 @@ std::vector<float> cpu_clip(const VideoFrontEndConfig& c, const std::vector<RgbI
 }
 
 // The GPU front end on `count` RGB frames of width x height with rows `stride` apart, as a clip.
-std::vector<float> gpu_rgb_clip(const VideoFrontEndConfig& c, const std::vector<uint8_t>& bytes, int width,
-                                int height, int stride, int count) {
+std::vector<float> gpu_rgb_clip(const VideoFrontEndConfig& c, const std::vector<uint8_t>& bytes, int width, int height,
+                                int stride, int count) {
   const size_t plane = static_cast<size_t>(c.crop) * c.crop;
   Buffer in = to_device(bytes);
   Buffer out(Buffer::Kind::Device, 3 * count * plane * sizeof(float));
@@ -176,7 +176,8 @@ TEST(CudaVideoPrep, I420MatchesConvertingThenTheCpuFrontEnd) {
     Buffer in = to_device(bytes);
     Buffer out(Buffer::Kind::Device, 3 * count * plane * sizeof(float));
     VideoPrep prep(c);
-    prep.i420(frame(in.as<uint8_t>()), frame_bytes, count, matrix, {out.data(), Element::Float32, plane, count * plane});
+    prep.i420(frame(in.as<uint8_t>()), frame_bytes, count, matrix,
+              {out.data(), Element::Float32, plane, count * plane});
     synchronize();
     EXPECT_LT(max_difference(to_host<float>(out), cpu_clip(c, frames)), 1e-5)
         << (matrix == YuvMatrix::Bt601 ? "BT.601" : "BT.709");
@@ -189,8 +190,9 @@ TEST(CudaVideoPrep, I420ToRgbGivesTheStudioRangeColours) {
     uint8_t y, u, v;
     uint8_t r, g, b;
   };
-  for (const Case k : {Case{16, 128, 128, 0, 0, 0}, Case{235, 128, 128, 255, 255, 255}, Case{126, 128, 128, 128, 128, 128},
-                       Case{81, 90, 240, 255, 0, 0}, Case{41, 240, 110, 0, 0, 255}}) {
+  for (const Case k :
+       {Case{16, 128, 128, 0, 0, 0}, Case{235, 128, 128, 255, 255, 255}, Case{126, 128, 128, 128, 128, 128},
+        Case{81, 90, 240, 255, 0, 0}, Case{41, 240, 110, 0, 0, 255}}) {
     const uint8_t y[4] = {k.y, k.y, k.y, k.y}, u[1] = {k.u}, v[1] = {k.v};
     I420Image image;
     image.y = y;

@@ -139,7 +139,7 @@ TEST(EvalSyncPairs, BadInputsThrow) {
   const std::vector<float> row(8, 0.0f);
   t.append(0, kHop, 1, 4, row.data());
   EXPECT_THROW(t.append(kHop, kHop, 1, 8, row.data()), Error);  // width changes
-  EXPECT_THROW(t.append(0, kHop, 1, 4, row.data()), Error);      // time goes back
+  EXPECT_THROW(t.append(0, kHop, 1, 4, row.data()), Error);     // time goes back
   SyncPairOptions bad;
   bad.anchors_per_clip = 0;
   EXPECT_THROW(draw_sync_pairs({coded_clip("a", 1, 5)}, bad), Error);
@@ -181,18 +181,18 @@ TEST(EvalOffsets, SignAndTolerance) {
   EXPECT_EQ(true_offset_ms(120), 120);
   EXPECT_TRUE(offset_correct(trial(120, 120), 40));
   EXPECT_FALSE(offset_correct(trial(120, -120), 40));
-  EXPECT_TRUE(offset_correct(trial(-80, -40), 40));     // one frame off: still correct
-  EXPECT_FALSE(offset_correct(trial(-80, -39.5), 40));  // more than a frame
-  EXPECT_FALSE(offset_correct(trial(0, 0, false), 40));       // inconclusive
+  EXPECT_TRUE(offset_correct(trial(-80, -40), 40));               // one frame off: still correct
+  EXPECT_FALSE(offset_correct(trial(-80, -39.5), 40));            // more than a frame
+  EXPECT_FALSE(offset_correct(trial(0, 0, false), 40));           // inconclusive
   EXPECT_FALSE(offset_correct(trial(400, 400, true, true), 40));  // at the edge: no estimate
 }
 
 TEST(EvalOffsets, Summary) {
   const std::vector<OffsetTrial> trials = {
-      trial(40, 40),              // correct
-      trial(40, 100),             // wrong by 60
-      trial(40, 0, false),        // inconclusive
-      trial(-200, -190),          // correct, off by 10
+      trial(40, 40),                  // correct
+      trial(40, 100),                 // wrong by 60
+      trial(40, 0, false),            // inconclusive
+      trial(-200, -190),              // correct, off by 10
       trial(-200, -600, true, true),  // out of range, off by 400
   };
   const OffsetAccuracy a = summarize_offsets(trials, 40);

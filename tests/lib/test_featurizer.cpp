@@ -225,9 +225,9 @@ TEST(AudioFeaturizer, BigGapsAndGoingBackStartANewGrid) {
   const auto x = noise(2 * kRate, 8);
   AudioFeaturizer f(tiny_model(), options(40 * kMs, 8));
   std::vector<FeatureRows> out;
-  f.push(0, x.data(), x.size(), out);                       // 0 .. 2 s
-  f.push(3'520 * kMs, x.data(), x.size(), out);             // 1.52 s gap
-  f.push(1'000 * kMs, x.data(), x.size(), out);             // back in time
+  f.push(0, x.data(), x.size(), out);            // 0 .. 2 s
+  f.push(3'520 * kMs, x.data(), x.size(), out);  // 1.52 s gap
+  f.push(1'000 * kMs, x.data(), x.size(), out);  // back in time
   f.drain(out);
   Windows w;
   w.add(out);
@@ -352,7 +352,9 @@ TEST(VideoFeaturizer, ClipsOnTheHopGrid) {
   // One frame lasting 2 s fills clips at 0.0 .. 1.0 s.
   EXPECT_EQ(run_video(options(200 * kMs, 4), img, {{0, 0}}, 2 * kSecond).rows.size(), 6u);
   // First frame at 130 ms: the first clip starts at 200 ms.
-  const Windows late = run_video(options(200 * kMs), img, frames_at(25, 2, [](int k) { return k; }, 130 * kMs));
+  const Windows late = run_video(options(200 * kMs), img,
+                                 frames_at(
+                                     25, 2, [](int k) { return k; }, 130 * kMs));
   ASSERT_FALSE(late.pts.empty());
   EXPECT_EQ(late.pts.front(), 200 * kMs);
 }
@@ -402,8 +404,7 @@ TEST(VideoFeaturizer, FramesArePickedByTimestampNotByIndex) {
 TEST(VideoFeaturizer, BatchSizeDoesNotChangeTheRows) {
   const auto img = images(50);
   const auto frames = frames_at(25, 2, [](int k) { return k; });
-  expect_near_rows(run_video(options(120 * kMs, 1), img, frames), run_video(options(120 * kMs, 4), img, frames),
-                   1e-5f);
+  expect_near_rows(run_video(options(120 * kMs, 1), img, frames), run_video(options(120 * kMs, 4), img, frames), 1e-5f);
 }
 
 TEST(VideoFeaturizer, GapsHoldTheFrameBigGapsStartANewGrid) {
@@ -422,8 +423,12 @@ TEST(VideoFeaturizer, GapsHoldTheFrameBigGapsStartANewGrid) {
 
   // More than 1 s forward, or back in time: a new grid, discont.
   std::vector<Frame> jumps = frames_at(25, 1.2, [](int k) { return k; });
-  for (const Frame& f : frames_at(25, 1.2, [](int k) { return k; }, 2'600 * kMs)) jumps.push_back(f);
-  for (const Frame& f : frames_at(25, 1.2, [](int k) { return k; }, 200 * kMs)) jumps.push_back(f);
+  for (const Frame& f : frames_at(
+           25, 1.2, [](int k) { return k; }, 2'600 * kMs))
+    jumps.push_back(f);
+  for (const Frame& f : frames_at(
+           25, 1.2, [](int k) { return k; }, 200 * kMs))
+    jumps.push_back(f);
   const Windows w = run_video(opts, img, jumps);
   // Each 1.2 s run holds clips at its start + 0 and + 200 ms.
   const std::vector<int64_t> pts = {0, 200 * kMs, 2'600 * kMs, 2'800 * kMs, 200 * kMs, 400 * kMs};

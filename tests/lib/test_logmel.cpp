@@ -43,8 +43,7 @@ std::vector<float> all_frames(const AudioFrontEndConfig& c, const std::vector<fl
   return frames;
 }
 
-std::vector<float> chunked_frames(const AudioFrontEndConfig& c, const std::vector<float>& samples,
-                                  unsigned seed) {
+std::vector<float> chunked_frames(const AudioFrontEndConfig& c, const std::vector<float>& samples, unsigned seed) {
   LogMel lm(c);
   std::mt19937 rng(seed);
   std::uniform_int_distribution<size_t> chunk(0, 700);  // 0 and 1 included, and chunks > win

@@ -37,9 +37,8 @@ ModelConfig tiny_config(int audio_width = 4) {
 
 std::vector<float> random_input(const Model& m, Modality modality, int n, unsigned seed) {
   const ModelConfig& c = m.config();
-  const size_t per = modality == Modality::Audio
-                         ? size_t(c.audio.n_mels) * c.audio_frames_per_clip()
-                         : size_t(3) * c.video_frames_per_clip() * c.video.crop * c.video.crop;
+  const size_t per = modality == Modality::Audio ? size_t(c.audio.n_mels) * c.audio_frames_per_clip()
+                                                 : size_t(3) * c.video_frames_per_clip() * c.video.crop * c.video.crop;
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal;
   std::vector<float> x(per * n);
@@ -115,8 +114,8 @@ class ModelTest : public ::testing::Test {
     }
   }
 
-  const TempDir dir{std::string("avts-test-model-") +
-                    ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-"};
+  const TempDir dir{std::string("avts-test-model-") + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+                    "-"};
 };
 
 }  // namespace
@@ -185,7 +184,7 @@ TEST_F(ModelTest, SaveIsAtomic) {
   const auto model = Model::create(tiny_config(), 1);
   const std::string path = dir / "m.avts";
   model->save(path);
-  model->save(path);  // overwrite
+  model->save(path);                                                      // overwrite
   EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"m.avts"});  // no temporary left behind
 
   EXPECT_THROW(model->save(dir / "missing/m.avts"), Error);
@@ -223,8 +222,8 @@ TEST_F(ModelTest, LoadErrorsForBrokenFiles) {
   const std::string good = dir / "good.avts";
   Model::create(tiny_config(), 1)->save(good);
   const std::string bytes = read_bytes(good);
-  for (size_t keep : {size_t(1), size_t(30), size_t(100), bytes.size() / 3, bytes.size() / 2, bytes.size() - 22,
-                      bytes.size() - 1}) {
+  for (size_t keep :
+       {size_t(1), size_t(30), size_t(100), bytes.size() / 3, bytes.size() / 2, bytes.size() - 22, bytes.size() - 1}) {
     const std::string cut = dir / ("cut" + std::to_string(keep) + ".avts");
     write_bytes(cut, bytes.substr(0, keep));
     expect_load_error(cut, "not a readable archive");
@@ -296,7 +295,9 @@ TEST_F(ModelTest, LoadRunsNoCodeFromTheFile) {
   const std::string marker = dir / "pwned";
   // pickle protocol 2: os.system("touch <marker>")
   const std::string command = "touch " + marker;
-  std::string pickle = "\x80\x02" "cos\nsystem\n";
+  std::string pickle =
+      "\x80\x02"
+      "cos\nsystem\n";
   pickle += 'X';
   const uint32_t len = static_cast<uint32_t>(command.size());
   pickle.append(reinterpret_cast<const char*>(&len), 4);
@@ -351,8 +352,8 @@ TEST_F(ModelTest, EmbedLayersAndDims) {
   // Each window is embedded on its own: a batch equals its windows one by one.
   for (Modality mod : {Modality::Audio, Modality::Video}) {
     const auto pair = random_input(*model, mod, 2, 5);
-    const auto first = embed(*model, mod, std::vector<float>(pair.begin(), pair.begin() + pair.size() / 2), 1,
-                             "layer2");
+    const auto first =
+        embed(*model, mod, std::vector<float>(pair.begin(), pair.begin() + pair.size() / 2), 1, "layer2");
     const auto both = embed(*model, mod, pair, 2, "layer2");
     ASSERT_EQ(both.size(), 2 * first.size());
     for (size_t i = 0; i < first.size(); ++i) EXPECT_NEAR(first[i], both[i], 1e-5) << modality_name(mod);

@@ -26,7 +26,7 @@ struct Outcome {
 
 // Feeds both streams in time order (8 audio rows, 4 video rows a buffer) and finishes.
 Outcome run(const RowAt& audio, int64_t audio_to, const RowAt& video, int64_t video_to, SyncOptions options = {},
-        int64_t video_from = 0) {
+            int64_t video_from = 0) {
   OffsetEstimator e(options);
   Outcome r;
   interleave(
@@ -141,7 +141,7 @@ TEST(SyncEstimator, MinimumAtTheRangeEdgeIsOutOfRangeNotClamped) {
     for (const SyncReport& rep : good) {
       EXPECT_EQ(rep.out_of_range, c.out);
       EXPECT_NEAR(rep.offset_ms, c.reported, c.out ? 0.0 : 2.0);  // the edge value exactly
-      EXPECT_GE(rep.confidence, 0.1);                              // confident, yet not an estimate
+      EXPECT_GE(rep.confidence, 0.1);                             // confident, yet not an estimate
     }
     EXPECT_EQ(r.summary.out_of_range, c.out);
     EXPECT_EQ(r.summary.status, SyncStatus::Fail);
@@ -181,8 +181,8 @@ TEST(SyncEstimator, SilenceIsInconclusive) {
 TEST(SyncEstimator, AudioGapSkipsExactlyTheWindowsThatNeedIt) {
   const Path path;
   // 20 s, audio rows missing in [8.00, 9.00) s.
-  const Outcome r = run(with_gap(audio_of(path, 40.0), 8000 * kMs, 9000 * kMs), 20 * kSecond, video_of(path),
-                    20 * kSecond);
+  const Outcome r =
+      run(with_gap(audio_of(path, 40.0), 8000 * kMs, 9000 * kMs), 20 * kSecond, video_of(path), 20 * kSecond);
   // A window at t needs audio rows over [t - 600, t + 600] ms: skipped are t < 600
   // (3 windows), 7400 <= t <= 9400 (11) and t + 600 > 19960 (3).
   EXPECT_EQ(r.summary.windows_skipped, 17);
@@ -198,8 +198,8 @@ TEST(SyncEstimator, AudioGapSkipsExactlyTheWindowsThatNeedIt) {
 
 TEST(SyncEstimator, VideoGapKeepsReporting) {
   const Path path;
-  const Outcome r = run(audio_of(path, -40.0), 20 * kSecond,
-                    with_gap(video_of(path), 10 * kSecond, 12 * kSecond), 20 * kSecond);
+  const Outcome r =
+      run(audio_of(path, -40.0), 20 * kSecond, with_gap(video_of(path), 10 * kSecond, 12 * kSecond), 20 * kSecond);
   ASSERT_EQ(r.reports.size(), 20u);
   for (size_t i = 0; i < r.reports.size(); ++i) EXPECT_EQ(r.reports[i].start_ns, static_cast<int64_t>(i) * kSecond);
   // The report for [11, 12) s has only the windows of [7, 10) s in its context.
@@ -489,9 +489,9 @@ TEST(SyncCurve, EdgesTiesAndConfidence) {
   CurveReading r = read_curve(curve, -80 * kMs, 40 * kMs);
   EXPECT_TRUE(r.out_of_range);
   EXPECT_DOUBLE_EQ(r.shift_ns, -80.0 * kMs);  // not refined, not clamped inward
-  EXPECT_DOUBLE_EQ(r.confidence, 0.4);       // median 1.4 - min 1.0
+  EXPECT_DOUBLE_EQ(r.confidence, 0.4);        // median 1.4 - min 1.0
 
-  curve = {1.0, 1.0, 1.0, 1.0, 1.0, 1.0};  // flat, even length
+  curve = {1.0, 1.0, 1.0, 1.0, 1.0, 1.0};       // flat, even length
   r = read_curve(curve, -100 * kMs, 40 * kMs);  // shifts -100 -60 -20 20 60 100
   EXPECT_FALSE(r.out_of_range);
   EXPECT_EQ(r.argmin, 2u);  // the tie nearest to zero (first of -20 / +20)
@@ -509,10 +509,10 @@ TEST(SyncStandards, BoundsNamesAndCustom) {
     const char* name;
     double early, late;
   };
-  for (const Case& c : {Case{SyncStandard::EbuR37, "ebu-r37", 40, 60},
-                        Case{SyncStandard::ItuBt1359, "itu-bt1359", 45, 125},
-                        Case{SyncStandard::ItuBt1359Accept, "itu-bt1359-accept", 90, 185},
-                        Case{SyncStandard::AtscIs191, "atsc-is191", 15, 45}}) {
+  for (const Case& c :
+       {Case{SyncStandard::EbuR37, "ebu-r37", 40, 60}, Case{SyncStandard::ItuBt1359, "itu-bt1359", 45, 125},
+        Case{SyncStandard::ItuBt1359Accept, "itu-bt1359-accept", 90, 185},
+        Case{SyncStandard::AtscIs191, "atsc-is191", 15, 45}}) {
     SCOPED_TRACE(c.name);
     EXPECT_STREQ(sync_standard_name(c.standard), c.name);
     EXPECT_EQ(sync_standard_from_name(c.name), c.standard);
@@ -551,14 +551,14 @@ TEST(SyncStatusTracker, HysteresisTransitions) {
     return s;
   };
   EXPECT_EQ(t.status(), SyncStatus::Ok);
-  EXPECT_EQ(feed({0, 40, -60}), "ok ok ok ");                  // bounds included
-  EXPECT_EQ(feed({50, 0, 0, 0}), "warn warn warn ok ");        // one glitch: warn, back after 3
-  EXPECT_EQ(feed({50, 50, 50}), "warn warn fail ");            // 3 outside: fail
+  EXPECT_EQ(feed({0, 40, -60}), "ok ok ok ");                        // bounds included
+  EXPECT_EQ(feed({50, 0, 0, 0}), "warn warn warn ok ");              // one glitch: warn, back after 3
+  EXPECT_EQ(feed({50, 50, 50}), "warn warn fail ");                  // 3 outside: fail
   EXPECT_EQ(feed({35, 35, 0, 0, 35}), "fail fail fail fail fail ");  // 35 is in the margin band
   EXPECT_EQ(feed({0, 0, 0}), "fail fail ok ");
-  EXPECT_EQ(feed({-55, -55, -45, -45, -45}), "ok ok ok ok ok ");  // inside: ok stays ok
+  EXPECT_EQ(feed({-55, -55, -45, -45, -45}), "ok ok ok ok ok ");          // inside: ok stays ok
   EXPECT_EQ(feed({-61, 0, -61, -61, -61}), "warn warn warn warn fail ");  // runs must be consecutive
-  EXPECT_EQ(feed({-55, -51, -45, -45}), "fail fail fail fail ");  // -55, -51: margin band
+  EXPECT_EQ(feed({-55, -51, -45, -45}), "fail fail fail fail ");          // -55, -51: margin band
   EXPECT_EQ(feed({-45}), "ok ");
   EXPECT_TRUE(t.ever_failed());
   // Out of range counts as outside whatever the edge value.

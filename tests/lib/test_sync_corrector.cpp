@@ -111,7 +111,7 @@ TEST(SyncCorrector, UnsureReportsRestartTheRunAndKeepTheCorrection) {
 }
 
 TEST(SyncCorrector, DeadBandIgnoresSmallChanges) {
-  SyncCorrector c;  // dead band 20 ms
+  SyncCorrector c;               // dead band 20 ms
   EXPECT_EQ(feed(c, 15, 5), 0);  // too small to correct at all
   EXPECT_EQ(c.target_ms(), 0);
   EXPECT_EQ(feed(c, 100, 3), 1);
@@ -198,7 +198,7 @@ TEST(SyncCorrector, ResetForgetsEverything) {
   c.reset();
   EXPECT_EQ(c.applied_ms(), 0);
   EXPECT_EQ(c.target_ms(), 0);
-  EXPECT_FALSE(c.report(sure(100)));  // the run starts again
+  EXPECT_FALSE(c.report(sure(100)));      // the run starts again
   EXPECT_EQ(c.advance(50 * kSecond), 0);  // first time after reset: a new base
 }
 

@@ -61,8 +61,8 @@ std::string read_bytes(const std::string& p) {
 TEST(TrainCheckpoint, ResumeGivesTheSameModelAsAnUninterruptedRun) {
   Model::set_threads(1);
   const Corpus corpus;
-  for (const auto& [optimizer, curriculum] : {std::pair{OptimizerKind::Sgd, Curriculum::Paper},
-                                              std::pair{OptimizerKind::AdamW, Curriculum::PaperFine}}) {
+  for (const auto& [optimizer, curriculum] :
+       {std::pair{OptimizerKind::Sgd, Curriculum::Paper}, std::pair{OptimizerKind::AdamW, Curriculum::PaperFine}}) {
     SCOPED_TRACE(optimizer_name(optimizer));
     const TempDir dir = temp_dir("resume");
     const TrainOptions o = small_run(optimizer, curriculum);

@@ -40,7 +40,8 @@ TEST(TrainClips, VideoIsResampledByPts) {
   TrainingFile file(c, "f");
   // 30 fps input, frame k filled with k: model frame j (at j * 40 ms) shows the latest input
   // frame at or before it, floor(j * 40 / 33.33).
-  for (int k = 0; k < 60; ++k) push_frame(file, static_cast<int64_t>(std::llround(k * 1e9 / 30)), static_cast<uint8_t>(k));
+  for (int k = 0; k < 60; ++k)
+    push_frame(file, static_cast<int64_t>(std::llround(k * 1e9 / 30)), static_cast<uint8_t>(k));
   const std::vector<float> audio(32000, 0.0f);
   file.push_audio(0, audio.data(), audio.size());
   const auto stored = store(std::move(file), c);
@@ -260,7 +261,8 @@ TEST(TrainClips, StoredFramesAreTorchsAntialiasedResize) {
 
   // The region in pixels: x 20..162, y 45..136 (142 x 91), short side to 36: 56 x 36.
   const torch::Tensor frame = torch::from_blob(rgb.data(), {h, w, 3}, {stride, 3, 1}, torch::kUInt8);
-  const torch::Tensor region = frame.slice(0, 45, 136).slice(1, 20, 162).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);
+  const torch::Tensor region =
+      frame.slice(0, 45, 136).slice(1, 20, 162).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);
   const torch::Tensor expected =
       torch::nn::functional::interpolate(region, torch::nn::functional::InterpolateFuncOptions()
                                                      .size(std::vector<int64_t>{36, 56})
@@ -315,7 +317,8 @@ TEST(TrainClips, AudioGainIsExactOnTheLogMel) {
   ASSERT_EQ(gained.sizes(), (std::vector<int64_t>{1, 40, 100}));
   EXPECT_LT((gained - expected).abs().max().item<float>(), 2e-3f);
   // Mel-major: row m of the clip is band m over time.
-  EXPECT_TRUE(torch::equal(audio_clip(*plain, 10, 0.0, c.audio.log_offset)[0][5], plain->logmel.narrow(0, 10, 100).select(1, 5)));
+  EXPECT_TRUE(torch::equal(audio_clip(*plain, 10, 0.0, c.audio.log_offset)[0][5],
+                           plain->logmel.narrow(0, 10, 100).select(1, 5)));
 }
 
 TEST(TrainClips, FilesForAnotherFrontEndAreRefused) {

@@ -40,8 +40,10 @@ struct ScopedEnv {
   void set(const std::string& name, const char* value) {
     const char* old = std::getenv(name.c_str());
     saved.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
-    if (value) setenv(name.c_str(), value, 1);
-    else unsetenv(name.c_str());
+    if (value)
+      setenv(name.c_str(), value, 1);
+    else
+      unsetenv(name.c_str());
   }
   ~ScopedEnv() {
     for (auto it = saved.rbegin(); it != saved.rend(); ++it)
@@ -55,11 +57,11 @@ pid_t spawn_worker(int rank, int port, const std::string& dir, const std::string
                    const std::string& backend = "auto") {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
-  for (const std::string& v : {"RANK=" + std::to_string(rank), std::string("WORLD_SIZE=2"),
-                               "LOCAL_RANK=" + std::to_string(device == "cpu" ? 0 : rank),
-                               std::string("MASTER_ADDR=127.0.0.1"), "MASTER_PORT=" + std::to_string(port),
-                               std::string("GLOO_SOCKET_IFNAME=lo"), "AVTS_TEST_WORKER_DIR=" + dir,
-                               "AVTS_TEST_WORKER_DEVICE=" + device, "AVTS_TEST_WORKER_BACKEND=" + backend})
+  for (const std::string& v :
+       {"RANK=" + std::to_string(rank), std::string("WORLD_SIZE=2"),
+        "LOCAL_RANK=" + std::to_string(device == "cpu" ? 0 : rank), std::string("MASTER_ADDR=127.0.0.1"),
+        "MASTER_PORT=" + std::to_string(port), std::string("GLOO_SOCKET_IFNAME=lo"), "AVTS_TEST_WORKER_DIR=" + dir,
+        "AVTS_TEST_WORKER_DEVICE=" + device, "AVTS_TEST_WORKER_BACKEND=" + backend})
     env.push_back(v);
   std::vector<char*> envp;
   for (auto& v : env) envp.push_back(v.data());
@@ -111,8 +113,8 @@ TEST(TrainDistributed, Worker) {
   o.checkpoint = dir + "/checkpoint-" + std::to_string(rank);
   // Different initial weights: rank 0's are broadcast. Different data: rank 1 has an extra
   // file, so it takes a step while rank 0 joins with nothing to add.
-  Trainer trainer(Model::create(tiny_train_config(), 100 + rank,
-                                o.distributed.rank_device(device ? device : "cpu")), o);
+  Trainer trainer(Model::create(tiny_train_config(), 100 + rank, o.distributed.rank_device(device ? device : "cpu")),
+                  o);
   const auto all = blink_corpus("t", 5, 3.0);
   std::vector<avts::test::BlinkMedia> mine;
   for (size_t i : rank == 0 ? std::vector<size_t>{0, 2} : std::vector<size_t>{1, 3, 4}) mine.push_back(all[i]);
@@ -128,7 +130,8 @@ TEST(TrainDistributed, Worker) {
 
 // Two ranks of Worker on loopback: the same weights on both (every rank applies the same
 // summed gradients), the same steps, pooled validation, files written by rank 0 alone.
-static void check_two_ranks(const std::string& device, const std::string& backend, const std::string& expected_backend) {
+static void check_two_ranks(const std::string& device, const std::string& backend,
+                            const std::string& expected_backend) {
   const TempDir dir("avts-train-dist-");
   const int port = free_port();
   const pid_t r0 = spawn_worker(0, port, dir.path(), device, backend),
@@ -185,10 +188,11 @@ static std::pair<double, std::string> largest_difference(const Model& a, const M
   const auto sa = nets::state_dict(*a.impl().net), sb = nets::state_dict(*b.impl().net);
   std::pair<double, std::string> worst{0.0, ""};
   for (size_t i = 0; i < sa.size() && i < sb.size(); ++i) {
-    const double d = (sa[i].second.to(torch::kCPU).to(torch::kFloat64) - sb[i].second.to(torch::kCPU).to(torch::kFloat64))
-                         .abs()
-                         .max()
-                         .item<double>();
+    const double d =
+        (sa[i].second.to(torch::kCPU).to(torch::kFloat64) - sb[i].second.to(torch::kCPU).to(torch::kFloat64))
+            .abs()
+            .max()
+            .item<double>();
     if (d > worst.first) worst = {d, sa[i].first};
   }
   return worst;
@@ -312,16 +316,16 @@ TEST(TrainDistributed, BackendChoice) {
     Trainer trainer(Model::create(tiny_train_config(), 1), o);
     FAIL() << "NCCL accepted for a model on the CPU";
   } catch (const Error& e) {
-    const std::string why = DistributedOptions::available(DistBackend::Nccl) ? "needs the model on a GPU"
-                                                                            : "built without NCCL";
+    const std::string why =
+        DistributedOptions::available(DistBackend::Nccl) ? "needs the model on a GPU" : "built without NCCL";
     EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
   }
 }
 
 TEST(TrainDistributed, LaunchEnvironment) {
   ScopedEnv env;
-  for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "SLURM_PROCID", "SLURM_NTASKS",
-                        "SLURM_LOCALID", "TORCHELASTIC_USE_AGENT_STORE", "TORCHELASTIC_RESTART_COUNT"})
+  for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "SLURM_PROCID",
+                        "SLURM_NTASKS", "SLURM_LOCALID", "TORCHELASTIC_USE_AGENT_STORE", "TORCHELASTIC_RESTART_COUNT"})
     env.set(v, nullptr);
   DistributedOptions d = DistributedOptions::from_environment();
   EXPECT_EQ(d.world_size, 1);

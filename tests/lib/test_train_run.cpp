@@ -94,10 +94,10 @@ TEST(TrainRun, PairsAreOneToOneAndProgressIsReported) {
   });
   int clips = 0;
   for (const auto& f : blink_corpus("t", 3, 3.3)) clips += trainer.add_file(f.make(tiny_train_config(), Split::Train));
-  EXPECT_EQ(clips, 3 * 2);  // 3.3 s: starts 0..57, two slots
+  EXPECT_EQ(clips, 3 * 2);      // 3.3 s: starts 0..57, two slots
   EXPECT_EQ(steps.size(), 2u);  // a step whenever two batches are queued: at the second and third file
   const TrainProgress p = trainer.end_epoch();
-  ASSERT_EQ(steps.size(), 3u);  // 6 clips, 2 per step
+  ASSERT_EQ(steps.size(), 3u);          // 6 clips, 2 per step
   EXPECT_EQ(p.epoch_pairs, 2 * clips);  // a positive and a negative per clip
   EXPECT_EQ(p.step, 3);
   EXPECT_EQ(p.train_files, 3);
@@ -165,7 +165,7 @@ TEST(TrainRun, BankStaysBounded) {
   }
   EXPECT_EQ(trainer.bank_files(), 3);
   const TrainProgress p = trainer.end_epoch();
-  EXPECT_EQ(p.epoch_pairs, 2 * 6);  // every file's clip was trained, evicted or not
+  EXPECT_EQ(p.epoch_pairs, 2 * 6);     // every file's clip was trained, evicted or not
   EXPECT_EQ(trainer.bank_files(), 0);  // each epoch feeds its files again
 }
 

@@ -169,7 +169,8 @@ TEST(VideoPrep, RowPaddingIsIgnored) {
 TEST(VideoPrep, RegionIsTheSameAsTheCutOutPicture) {
   std::mt19937 rng(3);
   const TestImage whole(360, 288, [&](int, int) {
-    return std::array<uint8_t, 3>{static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng())};
+    return std::array<uint8_t, 3>{static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng()),
+                                  static_cast<uint8_t>(rng())};
   });
   VideoFrontEndConfig c;
   c.resize = 72;

@@ -24,8 +24,7 @@ int main(int argc, char** argv) {
     if (!in) throw std::runtime_error(std::string("cannot read ") + argv[1]);
     const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::vector<float> samples(bytes.size() / sizeof(float));
-    std::copy(bytes.begin(), bytes.begin() + samples.size() * sizeof(float),
-              reinterpret_cast<char*>(samples.data()));
+    std::copy(bytes.begin(), bytes.begin() + samples.size() * sizeof(float), reinterpret_cast<char*>(samples.data()));
 
     avts::LogMel logmel{avts::AudioFrontEndConfig{}};
     std::vector<float> frames;

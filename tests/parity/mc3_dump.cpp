@@ -67,8 +67,7 @@ int model_file(const std::string& preset, const std::string& path) {
     tensors[name] = {{"shape", t.sizes().vec()},
                      {"dtype", std::string(c10::toString(t.scalar_type()))},
                      {"sum", t.to(torch::kDouble).sum().item<double>()}};
-  std::cout << nlohmann::json{{"id", model->id()}, {"config", model->config().to_json()}, {"tensors", tensors}}
-            << "\n";
+  std::cout << nlohmann::json{{"id", model->id()}, {"config", model->config().to_json()}, {"tensors", tensors}} << "\n";
   return 0;
 }
 

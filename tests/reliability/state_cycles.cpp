@@ -57,7 +57,8 @@ std::string tiny_model(const std::string& dir) {
 bool cycle(GstElement* pipeline, bool to_eos, GstClockTime timeout) {
   if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) return false;
   GstBus* bus = gst_element_get_bus(pipeline);
-  const auto until = static_cast<GstMessageType>(GST_MESSAGE_ERROR | (to_eos ? GST_MESSAGE_EOS : GST_MESSAGE_ASYNC_DONE));
+  const auto until =
+      static_cast<GstMessageType>(GST_MESSAGE_ERROR | (to_eos ? GST_MESSAGE_EOS : GST_MESSAGE_ASYNC_DONE));
   GstMessage* m = gst_bus_timed_pop_filtered(bus, timeout, until);
   const bool ok = m && GST_MESSAGE_TYPE(m) != GST_MESSAGE_ERROR;
   if (m && !ok) {
@@ -108,7 +109,10 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--timeout")) timeout_s = std::atof(argv[i + 1]);
     if (!std::strcmp(argv[i], "--plant")) {
       const std::string what = argv[i + 1];
-      planted = what == "leak" ? kLeak : what == "invalid-read" ? kInvalidRead : what == "both" ? kLeak | kInvalidRead : -1;
+      planted = what == "leak"           ? kLeak
+                : what == "invalid-read" ? kInvalidRead
+                : what == "both"         ? kLeak | kInvalidRead
+                                         : -1;
       if (planted < 0) {
         std::fprintf(stderr, "state_cycles: --plant takes leak, invalid-read or both\n");
         return 2;
@@ -122,12 +126,13 @@ int main(int argc, char** argv) {
 
   // `seconds` of media per cycle (20 ms audio buffers); reports every 500 ms.
   const int frames = static_cast<int>(seconds * 25), audio_buffers = static_cast<int>(seconds * 50);
-  const std::string launch =
-      "videotestsrc num-buffers=" + std::to_string(frames) + " ! video/x-raw,width=96,height=72,framerate=25/1 ! "
-      "b.video_sink audiotestsrc num-buffers=" + std::to_string(audio_buffers) +
-      " samplesperbuffer=960 ! audio/x-raw,rate=48000 ! b.audio_sink "
-      "avtssyncbin name=b interval=500 context=1000 correct=true model-file=" + model +
-      " b.video_src ! fakesink sync=false b.audio_src ! fakesink sync=false";
+  const std::string launch = "videotestsrc num-buffers=" + std::to_string(frames) +
+                             " ! video/x-raw,width=96,height=72,framerate=25/1 ! "
+                             "b.video_sink audiotestsrc num-buffers=" +
+                             std::to_string(audio_buffers) +
+                             " samplesperbuffer=960 ! audio/x-raw,rate=48000 ! b.audio_sink "
+                             "avtssyncbin name=b interval=500 context=1000 correct=true model-file=" +
+                             model + " b.video_src ! fakesink sync=false b.audio_src ! fakesink sync=false";
   GError* err = nullptr;
   GstElement* pipeline = gst_parse_launch(launch.c_str(), &err);
   if (!pipeline) {
@@ -157,9 +162,10 @@ int main(int argc, char** argv) {
   const size_t half = heap_kib.size() / 2;
   const double slope = std::min(slope_of({heap_kib.begin(), heap_kib.begin() + half}),
                                 slope_of({heap_kib.begin() + half, heap_kib.end()}));
-  std::printf("state_cycles: %d cycles after %d warm-up: heap %.1f KiB after the first, %.1f KiB after the last; "
-              "growth %+.2f KiB per cycle (the smaller of the two halves)\n",
-              cycles, warmup, heap_kib.front(), heap_kib.back(), slope);
+  std::printf(
+      "state_cycles: %d cycles after %d warm-up: heap %.1f KiB after the first, %.1f KiB after the last; "
+      "growth %+.2f KiB per cycle (the smaller of the two halves)\n",
+      cycles, warmup, heap_kib.front(), heap_kib.back(), slope);
   if (slope > max_growth_kb) {
     std::fprintf(stderr, "state_cycles: FAILED: the heap grows by %.2f KiB per cycle (limit %.2f KiB)\n", slope,
                  max_growth_kb);

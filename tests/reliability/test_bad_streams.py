@@ -11,7 +11,6 @@ import unittest
 
 import numpy as np
 
-import streams
 from media import avts, clip_seconds, window_starts
 from streams import Gst, audio_caps, feature_rows, run, run_of, video_caps
 
@@ -198,7 +197,8 @@ class BadStreams(unittest.TestCase):
         paper = os.path.join(self.tmp.name, "mc3.avts")
         assert avts("init", "--preset", "avts-mc3-18", "-o", paper).returncode == 0
         r = self.sync_of(self.model, paper)
-        self.expect_error(r, "s", "come from different models", "Give avtsaudiofeat and avtsvideofeat the same model-file")
+        self.expect_error(r, "s", "come from different models",
+                          "Give avtsaudiofeat and avtsvideofeat the same model-file")
 
     def test_pooled_layer_features_are_refused(self):
         self.expect_error(self.sync_of(self.model, self.model, "layer2"), "s", "needs embedding features", "layer2")

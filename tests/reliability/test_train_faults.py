@@ -206,7 +206,8 @@ class TrainFaults(unittest.TestCase):
             set -e
             mount -t tmpfs -o size={size_kb}k avts-full {disk}
             cp {model} {model}.ckpt {disk}/
-            head -c $(( {size_kb} * 1024 - {len(model_bytes) + len(checkpoint_bytes)} - 16384 )) /dev/zero > {disk}/filler
+            head -c $(( {size_kb} * 1024 - {len(model_bytes) + len(checkpoint_bytes)} - 16384 )) \\
+              /dev/zero > {disk}/filler
             set +e
             {train}
             echo "exit=$?"

@@ -68,7 +68,8 @@ def main():
     ap.add_argument("--interval", type=float, default=1.0, help="seconds between RSS samples")
     ap.add_argument("--warmup", type=float, default=None, help="seconds before memory must be flat (default: 30%%)")
     ap.add_argument("--warmup-stream", type=float, default=0.0,
-                    help="seconds of stream before memory must be flat (the warm-up ends no later than 60%% of the run)")
+                    help="seconds of stream before memory must be flat "
+                         "(the warm-up ends no later than 60%% of the run)")
     ap.add_argument("--max-growth-mb", type=float, default=16.0)
     ap.add_argument("--max-slope-mb-per-hour", type=float, default=20.0)
     ap.add_argument("--slope-min-seconds", type=float, default=600.0,

@@ -190,8 +190,7 @@ TEST(ProbeSvm, AClassWithOneExampleCountsAsOneError) {
   const std::vector<int> folds = stratified_folds(d.labels, 5, 0);
   const ProbeScore s = cross_validate(d, folds, {});
   EXPECT_EQ(total_correct(s), 20);
-  for (const auto& f : s.folds)
-    EXPECT_EQ(f.n_test - f.n_correct, f.fold == folds.back() ? 1 : 0) << "fold " << f.fold;
+  for (const auto& f : s.folds) EXPECT_EQ(f.n_test - f.n_correct, f.fold == folds.back() ? 1 : 0) << "fold " << f.fold;
 }
 
 TEST(ProbeSvm, ATrainingPartOfOneClassPredictsThatClass) {
