@@ -18,6 +18,8 @@ packages=(
   # runtime: demux and decode of ordinary media
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # formatting checks (scripts/check_format.sh)
+  clang-format-14 flake8
   # reliability: libFuzzer targets (clang with its sanitizer and fuzzer runtimes),
   # leak checks under valgrind, peak memory of a command (/usr/bin/time)
   clang libclang-rt-14-dev valgrind time

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds avts and runs the whole test suite (lib gtests, element harness tests, parity
+# Checks the formatting, builds avts and runs the whole test suite (lib gtests, element harness tests, parity
 # tests against the Python references, end-to-end runs of the README and examples/,
 # reliability tests with a short fuzzing run), then the element tests under ASan + UBSan (a
 # second build in BUILD_DIR-asan) and the state cycling under valgrind (tests/RELIABILITY.md).
@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 
 scripts/bootstrap.sh
+# Unformatted code fails the run (after the tests, so that they still run and report).
+format=0
+scripts/check_format.sh || format=$?
 # One GPU architecture is enough to catch a CUDA breakage here; release builds take the default list.
 [ -f "$build/build.ninja" ] || meson setup "$build" -Dgpu_arch=90
 ninja -C "$build"
@@ -36,5 +39,7 @@ with open(sys.argv[1]) as log:
 print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
 PY
 [ $memory -eq 0 ] && echo "sanitizers and valgrind: passed" || echo "sanitizers and valgrind: FAILED"
-[ $status -eq 0 ] && exit $memory
-exit $status
+[ $format -eq 0 ] && echo "formatting: passed" || echo "formatting: FAILED (scripts/check_format.sh)"
+[ $status -eq 0 ] || exit $status
+[ $memory -eq 0 ] || exit $memory
+exit $format
