@@ -310,7 +310,8 @@ TEST_F(AvtsSync, CalibratedMinConfidenceComesWithTheModelUnlessSet) {
       gst_harness_set_src_caps_str(
           harness, (feature_caps(modality, 64, "0123456789abcdef", hop) + ", min-confidence=(double)1.9").c_str());
     h.push(streams(120.0, 6, 6));
-    unref_all(h.pull_until_eos());
+    std::vector<GstBuffer*> out = h.pull_until_eos();
+    unref_all(out);
     std::vector<GstStructure*> reports = h.messages("avts-sync");
     int inconclusive = 0;
     for (const GstStructure* m : reports) inconclusive += caps_string(m, "status") == "inconclusive";
