@@ -6,7 +6,8 @@ Usage: /usr/bin/python3 bench/bench_features.py [--build build] [--clip FILE] [-
 For each preset (avts-compact, avts-mc3-18) and each modality it times
   ours:      `avts features CLIP --modality M` (GStreamer decode + our front end + network),
   reference: PyAV decode + torchaudio log-mel / torch resize-crop-normalise + the same network
-             in PyTorch (torchvision's mc3_18 blocks at the preset's width; the same VGG),
+             in PyTorch (torchvision's mc3_18 blocks at the preset's width; the same VGG: both
+             from tests/reference/avts_reference.py),
 with the same windows (audio: 1 s every 40 ms; video: 1 s every 1 s, 25 frames picked by PTS),
 the same batch sizes and the same thread count. It also measures the networks alone (random
 input, no decoding) on both sides, the machine's float32 GEMM peak (torch.mm), and the FLOP/s that
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -24,55 +26,19 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torchaudio
-from torchvision.models.video.resnet import BasicBlock, Conv3DNoTemporal, Conv3DSimple, VideoResNet
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "reference"))
+from avts_reference import MC3, VGG, decode_mono_16k, log_mel, mel_spectrogram  # noqa: E402
+import avts_reference  # noqa: E402
 PRESETS = {  # must match lib/config.cpp
     "avts-compact": dict(resize=72, crop=64, video_width=16, audio_width=16, frames=5, mel_frames=20),
     "avts-mc3-18": dict(resize=128, crop=112, video_width=64, audio_width=64, frames=25, mel_frames=100),
 }
-MEAN = torch.tensor([0.43216, 0.394666, 0.37645]).view(3, 1, 1)
-STD = torch.tensor([0.22803, 0.22145, 0.216989]).view(3, 1, 1)
+MEAN = torch.tensor(avts_reference.MEAN).view(3, 1, 1)
+STD = torch.tensor(avts_reference.STD).view(3, 1, 1)
 AUDIO_HOP_FRAMES, AUDIO_BATCH, VIDEO_BATCH = 4, 8, 4
-
-
-class MC3(nn.Module):
-    """torchvision's mc3_18 trunk at base width w (w = 64 is mc3_18) + projection."""
-
-    def __init__(self, w, dim=128):
-        super().__init__()
-        self.inplanes = w
-        self.stem = nn.Sequential(nn.Conv3d(3, w, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False),
-                                  nn.BatchNorm3d(w), nn.ReLU(inplace=True))
-        make = VideoResNet._make_layer
-        self.layer1 = make(self, BasicBlock, Conv3DSimple, w, 2, stride=1)
-        self.layer2 = make(self, BasicBlock, Conv3DNoTemporal, 2 * w, 2, stride=2)
-        self.layer3 = make(self, BasicBlock, Conv3DNoTemporal, 4 * w, 2, stride=2)
-        self.layer4 = make(self, BasicBlock, Conv3DNoTemporal, 8 * w, 2, stride=2)
-        self.proj = nn.Linear(8 * w, dim)
-
-    def forward(self, x):
-        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
-        return F.normalize(self.proj(x.mean((2, 3, 4))), dim=1)
-
-
-class VGG(nn.Module):
-    """The audio net of lib/audio_net.cpp."""
-
-    def __init__(self, w, dim=128):
-        super().__init__()
-
-        def stage(i, o):
-            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True),
-                                 nn.Conv2d(o, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True),
-                                 nn.MaxPool2d(2, ceil_mode=True))
-        self.features = nn.Sequential(stage(1, w), stage(w, 2 * w), stage(2 * w, 4 * w), stage(4 * w, 8 * w))
-        self.proj = nn.Linear(8 * w, dim)
-
-    def forward(self, x):
-        return F.normalize(self.proj(self.features(x).mean((2, 3))), dim=1)
 
 
 def flops_per_clip(net, x):
@@ -111,16 +77,8 @@ def gemm_peak(n=2048):
 # ---- the Python reference pipelines -------------------------------------------------------
 
 def reference_audio(clip, net, mel_frames=100):
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
-    chunks = []
-    with av.open(clip) as c:
-        for frame in c.decode(audio=0):
-            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-    chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    samples = torch.from_numpy(np.concatenate(chunks).astype(np.float32))
-    mel = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=512, win_length=400, hop_length=160,
-                                               n_mels=40, center=False, power=2.0)
-    logmel = torch.log(mel(F.pad(samples, (56, 56))) + 1e-6)  # 40 x frames
+    samples = torch.from_numpy(decode_mono_16k(clip))
+    logmel = log_mel(mel_spectrogram(), samples)  # 40 x frames
     starts = range(0, logmel.shape[1] - mel_frames + 1, AUDIO_HOP_FRAMES)
     windows = torch.stack([logmel[:, s:s + mel_frames] for s in starts]).unsqueeze(1)
     out = []

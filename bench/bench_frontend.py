@@ -5,46 +5,35 @@ Usage: /usr/bin/python3 bench/bench_frontend.py BUILD_DIR/bench/logmel_bench [--
 
 Both sides get the same audio (a real clip decoded with PyAV, resampled to 16 kHz mono and
 repeated to fill --seconds), compute the same frames (torchaudio on the samples padded by
-(n_fft - win) / 2 zeros, center=False, then log(x + 1e-6)) and run on one thread. Times are the
-best of 7 runs, after the FFT plan / module are made.
+(n_fft - win) / 2 zeros, center=False, then log(x + 1e-6): tests/reference/avts_reference.py, the
+reference of the parity test) and run on one thread. Times are the best of 7 runs, after the FFT
+plan / module are made.
 """
 import argparse
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
-import av
 import numpy as np
 import torch
-import torchaudio
 
-SAMPLE_RATE, N_FFT, WIN, HOP, N_MELS = 16000, 512, 400, 160, 40
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
+from avts_reference import SAMPLE_RATE, decode_mono_16k, log_mel, mel_spectrogram  # noqa: E402
+
 RUNS = 7
-
-
-def decode_mono_16k(path):
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    chunks = []
-    with av.open(path) as container:
-        for frame in container.decode(audio=0):
-            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-    chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    return np.concatenate(chunks).astype(np.float32)
 
 
 def time_torchaudio(samples):
     torch.set_num_threads(1)
-    mel = torchaudio.transforms.MelSpectrogram(
-        sample_rate=SAMPLE_RATE, n_fft=N_FFT, win_length=WIN, hop_length=HOP, f_min=0.0,
-        f_max=8000.0, n_mels=N_MELS, power=2.0, center=False, norm=None, mel_scale="htk")
-    pad = (N_FFT - WIN) // 2
+    mel = mel_spectrogram()
     x = torch.from_numpy(samples)
     best = float("inf")
     with torch.inference_mode():
         for _ in range(RUNS):
             start = time.perf_counter()
-            frames = torch.log(mel(torch.nn.functional.pad(x, (pad, N_FFT - WIN - pad))) + 1e-6)
+            frames = log_mel(mel, x)
             best = min(best, time.perf_counter() - start)
     return best, frames.shape[1]
 

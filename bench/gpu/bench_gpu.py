@@ -18,7 +18,8 @@ Work (paper preset avts-mc3-18: 112 px crops of 128 px short sides, 25 frames, 4
                   torch: the same sampling, augmentation, loss and SGD in a Python loop
 Both sides: the same batch sizes, precision (autocast), cuDNN benchmark mode, warm-up before
 timing; the networks are torchvision's mc3_18 blocks at the preset's width and the VGG of
-lib/audio_net.cpp. Prints a table with the ratios; writes every number to --out.
+lib/audio_net.cpp (tests/reference/avts_reference.py, found from this file's place in the tree).
+Prints a table with the ratios; writes every number to --out.
 """
 import argparse
 import json
@@ -30,55 +31,18 @@ import sys
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
-import torchaudio
-from torchvision.models.video.resnet import BasicBlock, Conv3DNoTemporal, Conv3DSimple, VideoResNet
 
-MEAN = [0.43216, 0.394666, 0.37645]
-STD = [0.22803, 0.22145, 0.216989]
+# The networks and the log-mel: the one reference, tests/reference/avts_reference.py (torch alone
+# to import; torchvision when a network is made, torchaudio when the log-mel is).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "reference"))
+from avts_reference import MC3, MEAN, STD, VGG, log_mel, mel_spectrogram  # noqa: E402
+
 RESIZE, CROP, FRAMES, WIDTH = 128, 112, 25, 64  # avts-mc3-18 (lib/config.cpp)
 N_MELS, MEL_FRAMES, WINDOW = 40, 100, 16240
 DTYPES = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # The PyTorch side runs on the CPU when BENCH_GPU_DEVICE=cpu: only to dry-run this script.
 DEVICE = os.environ.get("BENCH_GPU_DEVICE", "cuda")
-
-
-class MC3(nn.Module):
-    """torchvision's mc3_18 trunk at base width w + projection: lib/video_net.cpp."""
-
-    def __init__(self, w, dim=128):
-        super().__init__()
-        self.inplanes = w
-        self.stem = nn.Sequential(nn.Conv3d(3, w, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False),
-                                  nn.BatchNorm3d(w), nn.ReLU(inplace=True))
-        make = VideoResNet._make_layer
-        self.layer1 = make(self, BasicBlock, Conv3DSimple, w, 2, stride=1)
-        self.layer2 = make(self, BasicBlock, Conv3DNoTemporal, 2 * w, 2, stride=2)
-        self.layer3 = make(self, BasicBlock, Conv3DNoTemporal, 4 * w, 2, stride=2)
-        self.layer4 = make(self, BasicBlock, Conv3DNoTemporal, 8 * w, 2, stride=2)
-        self.proj = nn.Linear(8 * w, dim)
-
-    def forward(self, x):
-        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
-        return F.normalize(self.proj(x.mean((2, 3, 4))), dim=1)
-
-
-class VGG(nn.Module):
-    """The audio net of lib/audio_net.cpp."""
-
-    def __init__(self, w, dim=128):
-        super().__init__()
-
-        def stage(i, o):
-            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True),
-                                 nn.Conv2d(o, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True),
-                                 nn.MaxPool2d(2, ceil_mode=True))
-        self.features = nn.Sequential(stage(1, w), stage(w, 2 * w), stage(2 * w, 4 * w), stage(4 * w, 8 * w))
-        self.proj = nn.Linear(8 * w, dim)
-
-    def forward(self, x):
-        return F.normalize(self.proj(self.features(x).mean((2, 3))), dim=1)
 
 
 def autocast(precision):
@@ -141,8 +105,7 @@ def torch_video(batch, clips, precision, width, height):
 
 def torch_audio(batch, windows, precision):
     net = VGG(WIDTH).to(DEVICE).eval()
-    mel = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=512, win_length=400, hop_length=160,
-                                               n_mels=N_MELS, center=False, power=2.0, f_max=8000.0).to(DEVICE)
+    mel = mel_spectrogram().to(DEVICE)
     pool = 2 * batch + 1
     samples = torch.randn(pool, WINDOW) * 0.1
     staging = pinned((batch, WINDOW))
@@ -155,7 +118,7 @@ def torch_audio(batch, windows, precision):
                 b = min(batch, n - first)
                 torch.stack([samples[(first + i) % pool] for i in range(b)], out=staging[:b])
                 x = staging[:b].to(DEVICE, non_blocking=True)
-                x = torch.log(mel(F.pad(x, (56, 56))) + 1e-6).unsqueeze(1)  # window centred in n_fft
+                x = log_mel(mel, x).unsqueeze(1)  # window centred in n_fft
                 with autocast(precision):
                     rows.append(net(x).float().cpu())
         return n

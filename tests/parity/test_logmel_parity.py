@@ -5,39 +5,25 @@ Usage: test_logmel_parity.py LOGMEL_DUMP_EXE   (clip from $AVTS_TEST_MEDIA)
 The clip's audio is decoded with PyAV and resampled to 16 kHz mono float; our frames come from
 LOGMEL_DUMP_EXE, the reference from torchaudio on the same samples padded by (n_fft - win) / 2
 zeros on each side, so that its center=False framing is ours (frame k = samples [k*hop, k*hop+win)).
+Decoding and reference: tests/reference/avts_reference.py, shared with bench/bench_frontend.py.
 """
 import os
 import subprocess
 import sys
 import tempfile
 
-import av
 import numpy as np
 import torch
-import torchaudio
 
-SAMPLE_RATE, N_FFT, WIN, HOP, N_MELS, LOG_OFFSET = 16000, 512, 400, 160, 40, 1e-6
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+from avts_reference import HOP, N_MELS, SAMPLE_RATE, WIN, decode_mono_16k, log_mel, mel_spectrogram  # noqa: E402
+
 TOLERANCE = 1e-4
-
-
-def decode_mono_16k(path):
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    chunks = []
-    with av.open(path) as container:
-        for frame in container.decode(audio=0):
-            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-    chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    return np.concatenate(chunks).astype(np.float32)
 
 
 def reference_frames(samples):
     torch.set_num_threads(1)
-    mel = torchaudio.transforms.MelSpectrogram(
-        sample_rate=SAMPLE_RATE, n_fft=N_FFT, win_length=WIN, hop_length=HOP, f_min=0.0,
-        f_max=8000.0, n_mels=N_MELS, power=2.0, center=False, norm=None, mel_scale="htk")
-    pad = (N_FFT - WIN) // 2
-    x = torch.nn.functional.pad(torch.from_numpy(samples), (pad, N_FFT - WIN - pad))
-    return torch.log(mel(x) + LOG_OFFSET).T.numpy()  # n_frames x n_mels
+    return log_mel(mel_spectrogram(), torch.from_numpy(samples)).T.numpy()  # n_frames x n_mels
 
 
 def our_frames(dump_exe, samples):
