@@ -10,15 +10,15 @@
 #include "avts/error.h"
 #include "avts/featurizer.h"
 #include "avts/logmel.h"
+#include "media_timeline.h"
 #include "window_batch.h"
 
 namespace avts {
 
 namespace {
 
-constexpr int64_t kSecond = 1'000'000'000;
-// Timestamp differences below this are jitter, not gaps or overlaps.
-constexpr int64_t kJitterNs = 1'000'000;
+using timeline::kSecondNs;
+using timeline::kToleranceNs;
 
 std::string ms_text(int64_t ns) {
   char text[32];
@@ -37,23 +37,16 @@ struct AudioFeaturizer::Impl {
         batch(m, Modality::Audio, options, static_cast<size_t>(config.n_mels) * static_cast<size_t>(frames_per_clip)) {
     // The hop must land on log-mel frame boundaries: a whole number of log-mel hops.
     const __int128 scaled = static_cast<__int128>(hop_ns) * config.sample_rate;
-    const int64_t hop_samples = static_cast<int64_t>(scaled / kSecond);
-    if (hop_ns <= 0 || scaled % kSecond != 0 || hop_samples % config.hop_length != 0)
+    const int64_t hop_samples = static_cast<int64_t>(scaled / kSecondNs);
+    if (hop_ns <= 0 || scaled % kSecondNs != 0 || hop_samples % config.hop_length != 0)
       throw Error("hop " + ms_text(hop_ns) + " is not a positive multiple of the log-mel hop (" +
                   ms_text(samples_to_ns(config.hop_length)) + ", " + std::to_string(config.hop_length) +
                   " samples at " + std::to_string(config.sample_rate) + " Hz)");
     hop_frames = hop_samples / config.hop_length;
   }
 
-  // Sample counts <-> nanoseconds at the model's rate, exact for any stream length.
-  int64_t samples_to_ns(int64_t n) const {
-    const int64_t sr = config.sample_rate;
-    return n / sr * kSecond + ((n % sr) * kSecond + sr / 2) / sr;
-  }
-  int64_t ns_to_samples(int64_t ns) const {
-    const int64_t sr = config.sample_rate;
-    return ns / kSecond * sr + ((ns % kSecond) * sr + kSecond / 2) / kSecond;
-  }
+  int64_t samples_to_ns(int64_t n) const { return timeline::samples_to_ns(n, config.sample_rate); }
+  int64_t ns_to_samples(int64_t ns) const { return timeline::ns_to_samples(ns, config.sample_rate); }
 
   void start(int64_t pts) {
     started = true;
@@ -77,9 +70,9 @@ struct AudioFeaturizer::Impl {
       if (gap > max_gap_ns || gap < -max_gap_ns) {
         finish(out);
         start(pts);
-      } else if (gap > kJitterNs) {
+      } else if (gap > kToleranceNs) {
         feed_silence(ns_to_samples(gap), out);
-      } else if (gap < -kJitterNs) {
+      } else if (gap < -kToleranceNs) {
         const size_t overlap = std::min<size_t>(n, ns_to_samples(-gap));
         samples += overlap;
         n -= overlap;

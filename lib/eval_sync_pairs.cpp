@@ -8,18 +8,19 @@
 
 #include "avts/error.h"
 #include "avts/eval.h"
+#include "media_timeline.h"
 #include "train_internal.h"
 
 namespace avts {
 
 namespace {
 
-constexpr int64_t kSameTime = 1'000'000;  // 1 ms: rows this close are the same window
+using timeline::kToleranceNs;  // rows this close are the same window
 
 // Index of the row of `track` at `t` (within 1 ms), or -1.
 int64_t row_at(const EmbeddingTrack& track, int64_t t) {
-  const auto it = std::lower_bound(track.times_ns.begin(), track.times_ns.end(), t - kSameTime);
-  if (it == track.times_ns.end() || *it > t + kSameTime) return -1;
+  const auto it = std::lower_bound(track.times_ns.begin(), track.times_ns.end(), t - kToleranceNs);
+  if (it == track.times_ns.end() || *it > t + kToleranceNs) return -1;
   return it - track.times_ns.begin();
 }
 
@@ -115,7 +116,7 @@ std::vector<SyncPair> draw_sync_pairs(const std::vector<EvalClip>& clips, const 
       std::vector<size_t> hard;  // audio rows of this clip in the hard-shift range
       for (size_t r = 0; r < clip.audio.size(); ++r) {
         const int64_t shift = std::llabs(clip.audio.times_ns[r] - t);
-        if (shift >= shift_min - kSameTime && shift <= shift_max + kSameTime) hard.push_back(r);
+        if (shift >= shift_min - kToleranceNs && shift <= shift_max + kToleranceNs) hard.push_back(r);
       }
       if (!hard.empty()) {
         const size_t r = hard[std::uniform_int_distribution<size_t>(0, hard.size() - 1)(rng)];

@@ -6,6 +6,7 @@
 
 #include "avts/error.h"
 #include "avts/logmel.h"
+#include "media_timeline.h"
 #include "train_internal.h"
 #include "video_resample.h"
 
@@ -13,40 +14,24 @@ namespace avts {
 
 namespace {
 
-constexpr int64_t kSecond = 1'000'000'000;
-// Timestamps this close count as equal: a frame 1 ms late still shows at its grid time
-// (coarse container time bases), and audio jitter below this is neither gap nor overlap.
-constexpr int64_t kToleranceNs = 1'000'000;
+using timeline::kSecondNs;
+using timeline::kToleranceNs;
 
 // Forward jumps of the same size in both streams, this far apart at most, are one jump of the
 // container's clock, not missing media (GStreamer's MPEG-PS demuxer stamps GRID's .mpg files
 // with a 236 ms jump, at 1.75 s in the audio and 1.84 s in the video, over continuous content).
 constexpr int64_t kClockJumpSizeToleranceNs = 2'000'000;
-constexpr int64_t kClockJumpDistanceNs = kSecond;
-
-// round(d / 2) with ties to even, as torchvision's center_crop and the inference front end.
-int64_t centre_offset(int64_t d) {
-  const int64_t half = d / 2;
-  return (d % 2 == 0 || half % 2 == 0) ? half : half + 1;
-}
+constexpr int64_t kClockJumpDistanceNs = kSecondNs;
 
 }  // namespace
 
 struct TrainingFile::Impl {
   Impl(const ModelConfig& c, std::string i, Split s) : config(c), id(std::move(i)), split(s) { config.validate(); }
 
-  int64_t samples_to_ns(int64_t n) const {
-    const int64_t sr = config.audio.sample_rate;
-    return n / sr * kSecond + ((n % sr) * kSecond + sr / 2) / sr;
-  }
-  int64_t ns_to_samples(int64_t ns) const {
-    const int64_t sr = config.audio.sample_rate;
-    return ns / kSecond * sr + ((ns % kSecond) * sr + kSecond / 2) / kSecond;
-  }
+  int64_t samples_to_ns(int64_t n) const { return timeline::samples_to_ns(n, config.audio.sample_rate); }
+  int64_t ns_to_samples(int64_t ns) const { return timeline::ns_to_samples(ns, config.audio.sample_rate); }
   // Time of model frame j.
-  int64_t grid_time(int64_t j) const {
-    return video_pts0 + static_cast<int64_t>(std::llround(static_cast<long double>(j) * kSecond / config.video.fps));
-  }
+  int64_t grid_time(int64_t j) const { return video_pts0 + timeline::frame_offset_ns(j, config.video.fps); }
 
   void push_audio(int64_t pts, const float* samples, size_t n) {
     if (n == 0) return;
@@ -144,8 +129,7 @@ struct TrainingFile::Impl {
         if (std::llabs(j.size - a.size) > kClockJumpSizeToleranceNs || std::llabs(j.pts - a.pts) > kClockJumpDistanceNs)
           continue;
         // The same duration out of each: the video's whole frames, in samples.
-        const int64_t samples = ns_to_samples(
-            static_cast<int64_t>(std::llround(static_cast<long double>(j.filler) * kSecond / config.video.fps)));
+        const int64_t samples = ns_to_samples(timeline::frame_offset_ns(j.filler, config.video.fps));
         frame_cuts.push_back({j.first_filler, j.filler});
         sample_cuts.push_back({a.first_filler, samples});
         next_video = v + 1;
@@ -171,7 +155,7 @@ struct TrainingFile::Impl {
     finished = true;
     const int64_t reach = held_duration > 0  ? held_duration
                           : held_spacing > 0 ? held_spacing
-                                             : static_cast<int64_t>(std::llround(kSecond / config.video.fps));
+                                             : timeline::frame_offset_ns(1, config.video.fps);
     emit_held_frame_until(held_pts + reach);
   }
 
@@ -295,7 +279,8 @@ std::shared_ptr<const StoredFile> store(TrainingFile&& file, const ModelConfig& 
 }
 
 VideoCut centre_cut(const StoredFile& file, int64_t start, int crop) {
-  return {start, centre_offset(file.video.size(1) - crop), centre_offset(file.video.size(2) - crop), false};
+  return {start, centre_offset(static_cast<int>(file.video.size(1)) - crop),
+          centre_offset(static_cast<int>(file.video.size(2)) - crop), false};
 }
 
 VideoCut random_cut(const StoredFile& file, int64_t start, int crop, bool flip_allowed, Rng& rng) {

@@ -12,16 +12,17 @@
 
 #include "avts/error.h"
 #include "avts/featurizer.h"
+#include "media_timeline.h"
 #include "window_batch.h"
 
 namespace avts {
 
 namespace {
 
-constexpr int64_t kSecond = 1'000'000'000;
+using timeline::kSecondNs;
 // A frame this close after a model frame's time still counts as at that time: frame
 // times rounded to a coarse time base (1 ms in Matroska) must not pick the frame before.
-constexpr int64_t kPickToleranceNs = 1'000'000;
+using timeline::kToleranceNs;
 
 std::string ms_text(double ns) {
   char text[32];
@@ -41,7 +42,7 @@ struct VideoFeaturizer::Impl {
         prep(config),
         plane_size(static_cast<size_t>(prep.output_size())),
         batch(m, Modality::Video, options, plane_size * static_cast<size_t>(frames_per_clip)) {
-    const double period = kSecond / config.fps;
+    const double period = kSecondNs / config.fps;
     hop_frames = std::llround(static_cast<double>(hop_ns) / period);
     if (hop_ns <= 0 || hop_frames < 1 || std::fabs(hop_frames * period - static_cast<double>(hop_ns)) >= 0.5)
       throw Error("hop " + ms_text(static_cast<double>(hop_ns)) +
@@ -49,9 +50,7 @@ struct VideoFeaturizer::Impl {
                   std::to_string(config.fps) + " fps)");
   }
 
-  int64_t frame_offset(int64_t m) const {
-    return static_cast<int64_t>(std::llround(static_cast<long double>(m) * kSecond / config.fps));
-  }
+  int64_t frame_offset(int64_t m) const { return timeline::frame_offset_ns(m, config.fps); }
   int64_t model_frame_time(int64_t m) const { return grid_pts + frame_offset(m); }
 
   void start(int64_t pts) {
@@ -101,7 +100,7 @@ struct VideoFeaturizer::Impl {
 
   // Model frames whose time is before `limit` show the held frame.
   void decide_until(int64_t limit, std::vector<FeatureRows>& out) {
-    while (model_frame_time(next_model_frame) + kPickToleranceNs < limit) {
+    while (model_frame_time(next_model_frame) + kToleranceNs < limit) {
       // With a hop longer than the clip some model frames fall between windows.
       const bool used = next_model_frame % hop_frames < frames_per_clip;
       frames.push_back(used ? held_plane() : nullptr);
