@@ -214,6 +214,11 @@ static void gst_avts_audio_feat_drain(GstAvtsFeatureExtractor* self, std::vector
   st->featurizer->drain(rows);
 }
 
+static void gst_avts_audio_feat_set_grid_origin(GstAvtsFeatureExtractor* self, int64_t origin_ns) {
+  AudioState* st = state_of(self);
+  if (st->featurizer) st->featurizer->set_grid_origin(origin_ns);
+}
+
 static void gst_avts_audio_feat_reset(GstAvtsFeatureExtractor* self) {
   AudioState* st = state_of(self);
   if (st->featurizer) st->featurizer->reset();
@@ -249,6 +254,7 @@ static void gst_avts_audio_feat_class_init(GstAvtsAudioFeatClass* klass) {
   extractor_class->drain = gst_avts_audio_feat_drain;
   extractor_class->reset = gst_avts_audio_feat_reset;
   extractor_class->stop = gst_avts_audio_feat_stop;
+  extractor_class->set_grid_origin = gst_avts_audio_feat_set_grid_origin;
 
   gst_avts_feature_extractor_class_install_properties(
       extractor_class, DEFAULT_HOP_MS, DEFAULT_BATCH_SIZE,

@@ -262,6 +262,11 @@ static gboolean gst_avts_feature_extractor_sink_event(GstPad* pad, GstObject* pa
     }
     case GST_EVENT_SEGMENT:
       gst_event_copy_segment(event, &st->segment);
+      // Windows on multiples of the hop in running time (running time = pts - start + base
+      // at rate 1), so that the audio and video windows of one source line up even when
+      // their segments start apart (an MP4's AAC priming and B-frame delay).
+      if (st->segment.format == GST_FORMAT_TIME && klass->set_grid_origin)
+        klass->set_grid_origin(self, static_cast<int64_t>(st->segment.start) - static_cast<int64_t>(st->segment.base));
       break;
     case GST_EVENT_FLUSH_STOP:
       klass->reset(self);

@@ -68,6 +68,8 @@ struct _GstAvtsFeatureExtractorClass {
   void (*reset)(GstAvtsFeatureExtractor* self);
   // READY: drop the featurizer and per-stream state.
   void (*stop)(GstAvtsFeatureExtractor* self);
+  // New TIME segment: windows of the next grid start at origin_ns + k * hop.
+  void (*set_grid_origin)(GstAvtsFeatureExtractor* self, int64_t origin_ns);
 };
 
 GType gst_avts_feature_extractor_get_type(void);

@@ -116,6 +116,11 @@ static void gst_avts_video_feat_reset(GstAvtsFeatureExtractor* self) {
 
 static void gst_avts_video_feat_stop(GstAvtsFeatureExtractor* self) { state_of(self)->featurizer.reset(); }
 
+static void gst_avts_video_feat_set_grid_origin(GstAvtsFeatureExtractor* self, int64_t origin_ns) {
+  VideoState* st = state_of(self);
+  if (st->featurizer) st->featurizer->set_grid_origin(origin_ns);
+}
+
 static void gst_avts_video_feat_finalize(GObject* object) {
   delete GST_AVTS_VIDEO_FEAT(object)->state;
   G_OBJECT_CLASS(gst_avts_video_feat_parent_class)->finalize(object);
@@ -138,6 +143,7 @@ static void gst_avts_video_feat_class_init(GstAvtsVideoFeatClass* klass) {
   extractor_class->drain = gst_avts_video_feat_drain;
   extractor_class->reset = gst_avts_video_feat_reset;
   extractor_class->stop = gst_avts_video_feat_stop;
+  extractor_class->set_grid_origin = gst_avts_video_feat_set_grid_origin;
 
   gst_avts_feature_extractor_class_install_properties(
       extractor_class, DEFAULT_HOP_MS, DEFAULT_BATCH_SIZE,

@@ -52,7 +52,7 @@ struct AudioFeaturizer::Impl {
     started = true;
     t0 = pts;
     received = 0;
-    grid_pts = grid_start(pts, hop_ns);
+    grid_pts = grid_start(pts, hop_ns, grid_origin);
     first_sample = ns_to_samples(grid_pts - t0);
     logmel.reset();
     frames.clear();
@@ -139,14 +139,15 @@ struct AudioFeaturizer::Impl {
   AudioFrontEndConfig config;
   int frames_per_clip;
   int64_t hop_ns;
-  int64_t hop_frames = 1;  // log-mel frames from one window start to the next
+  int64_t grid_origin = 0;  // window starts of a new grid: grid_origin + k * hop_ns
+  int64_t hop_frames = 1;   // log-mel frames from one window start to the next
   LogMel logmel;
   WindowBatch batch;
 
   bool started = false;
   int64_t t0 = 0;             // time of the grid's first sample
   int64_t received = 0;       // samples since t0, silence fills included
-  int64_t grid_pts = 0;       // start of window 0: first multiple of the hop at or after t0
+  int64_t grid_pts = 0;       // start of window 0: the first grid time at or after t0
   int64_t first_sample = 0;   // sample (since t0) at grid_pts: log-mel frame 0 starts here
   std::vector<float> frames;  // log-mel frames still needed, frame after frame
   int64_t frames_base = 0;    // index of the first frame in `frames`
@@ -171,5 +172,7 @@ void AudioFeaturizer::push(int64_t pts_ns, const float* samples, size_t n, std::
 void AudioFeaturizer::drain(std::vector<FeatureRows>& out) { impl_->finish(out); }
 
 void AudioFeaturizer::reset() { impl_->reset(); }
+
+void AudioFeaturizer::set_grid_origin(int64_t origin_ns) { impl_->grid_origin = origin_ns; }
 
 }  // namespace avts

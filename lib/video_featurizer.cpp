@@ -55,7 +55,7 @@ struct VideoFeaturizer::Impl {
 
   void start(int64_t pts) {
     started = true;
-    grid_pts = grid_start(pts, hop_ns);
+    grid_pts = grid_start(pts, hop_ns, grid_origin);
     next_model_frame = 0;
     frames.clear();
     frames_base = 0;
@@ -151,7 +151,8 @@ struct VideoFeaturizer::Impl {
   VideoFrontEndConfig config;
   int frames_per_clip;
   int64_t hop_ns;
-  int64_t hop_frames = 1;  // model frames from one window start to the next
+  int64_t grid_origin = 0;  // window starts of a new grid: grid_origin + k * hop_ns
+  int64_t hop_frames = 1;   // model frames from one window start to the next
   FramePreprocessor prep;
   size_t plane_size;
   WindowBatch batch;
@@ -190,5 +191,7 @@ void VideoFeaturizer::push(int64_t pts_ns, const RgbImage& frame, std::vector<Fe
 void VideoFeaturizer::drain(std::vector<FeatureRows>& out) { impl_->finish(out); }
 
 void VideoFeaturizer::reset() { impl_->reset(); }
+
+void VideoFeaturizer::set_grid_origin(int64_t origin_ns) { impl_->grid_origin = origin_ns; }
 
 }  // namespace avts

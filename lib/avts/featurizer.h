@@ -48,6 +48,12 @@ class AudioFeaturizer {
   // End of stream: completes the windows that the data covers and flushes the batch.
   void drain(std::vector<FeatureRows>& out);
   void reset();
+  // Windows of the next grid (the first push, and after a gap or a reset) start at
+  // origin_ns + k * hop. The elements set it from the segment so that windows start on
+  // multiples of the hop in running time: the audio and video windows of one source then
+  // line up even when their segments start at different times (an MP4's AAC priming, B-frame
+  // delay). Default 0: multiples of the hop on the timestamp axis.
+  void set_grid_origin(int64_t origin_ns);
 
   static constexpr int64_t max_gap_ns = 1'000'000'000;
 
@@ -77,6 +83,12 @@ class VideoFeaturizer {
   // the frames before it, else one model frame period); windows it completes are emitted.
   void drain(std::vector<FeatureRows>& out);
   void reset();
+  // Windows of the next grid (the first push, and after a gap or a reset) start at
+  // origin_ns + k * hop. The elements set it from the segment so that windows start on
+  // multiples of the hop in running time: the audio and video windows of one source then
+  // line up even when their segments start at different times (an MP4's AAC priming, B-frame
+  // delay). Default 0: multiples of the hop on the timestamp axis.
+  void set_grid_origin(int64_t origin_ns);
 
   static constexpr int64_t max_gap_ns = 1'000'000'000;
 

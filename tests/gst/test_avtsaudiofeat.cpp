@@ -175,6 +175,25 @@ TEST_F(AudioFeat, TimestampsOnTheGridContiguousWithDurations) {
   gst_harness_teardown(h);
 }
 
+// A segment that starts at 64 ms (an MP4's AAC priming: 1024 samples at 16 kHz): windows start
+// on multiples of the hop in running time, 64 ms + k * hop in timestamps, so that they line up
+// with the video windows of a segment that starts elsewhere.
+TEST_F(AudioFeat, WindowsSitOnTheHopGridInRunningTime) {
+  GstHarness* h = mono_harness(80, 4);
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  segment.start = segment.time = 64 * kMs;
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  push_mono(h, noise(2 * 16000, 5), 64 * kMs);
+  gst_harness_push_event(h, gst_event_new_eos());
+  const Output out = pull_all(h, 16);
+  ASSERT_GE(out.pts.size(), 2u);
+  EXPECT_EQ(out.pts.front(), 64 * kMs);
+  for (size_t i = 0; i < out.pts.size(); ++i)
+    EXPECT_EQ(gst_segment_to_running_time(&segment, GST_FORMAT_TIME, out.pts[i]) % (80 * kMs), 0u) << i;
+  gst_harness_teardown(h);
+}
+
 TEST_F(AudioFeat, BuffersWithoutTimestampsContinueFromTheSegmentStart) {
   const auto x = noise(2 * 16000, 6);
   GstHarness* a = mono_harness(40, 8);
