@@ -258,8 +258,8 @@ static void gst_avts_audio_feat_class_init(GstAvtsAudioFeatClass* klass) {
 
   gst_avts_feature_extractor_class_install_properties(
       extractor_class, DEFAULT_HOP_MS, DEFAULT_BATCH_SIZE,
-      "Time in milliseconds from one window start to the next. Windows start on multiples of the hop on the "
-      "timestamp axis. Must be a multiple of the model's log-mel hop (10 ms by default).");
+      "Time in milliseconds from one window start to the next. Windows start on multiples of the hop in "
+      "running time. Must be a multiple of the model's log-mel hop (10 ms by default).");
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
@@ -267,7 +267,7 @@ static void gst_avts_audio_feat_class_init(GstAvtsAudioFeatClass* klass) {
       element_class, "AVTS audio features", "Filter/Analyzer/Audio",
       "Turns audio into AVTS audio features: the model's audio network (log-mel spectrogram, VGG-style CNN) "
       "applied to windows of one clip length (1 s by default) that start every 'hop' milliseconds on "
-      "multiples of the hop on the timestamp axis. Any raw audio (any format, rate, channel count, "
+      "multiples of the hop in running time. Any raw audio (any format, rate, channel count, "
       "interleaved or not; up to 63 channels and 768 kHz) is accepted and converted internally to mono float at the "
       "model's rate (16 kHz). Output: application/x-avts-features buffers "
       "of N rows x dim float32; PTS = start of the first window, DURATION = N x hop, DISCONT after gaps "

@@ -147,8 +147,8 @@ static void gst_avts_video_feat_class_init(GstAvtsVideoFeatClass* klass) {
 
   gst_avts_feature_extractor_class_install_properties(
       extractor_class, DEFAULT_HOP_MS, DEFAULT_BATCH_SIZE,
-      "Time in milliseconds from one clip start to the next. Clips start on multiples of the hop on the "
-      "timestamp axis. Must be a multiple of the model's video frame period (40 ms at 25 fps).");
+      "Time in milliseconds from one clip start to the next. Clips start on multiples of the hop in "
+      "running time. Must be a multiple of the model's video frame period (40 ms at 25 fps).");
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

@@ -1,6 +1,7 @@
 // Streaming feature extraction: decoded media in with timestamps, rows of features out.
 // Windows are `clip_seconds` long and start on a grid of multiples of `hop` on the
-// timestamp axis, so audio and video windows of one source line up exactly.
+// timestamp axis, shifted by the grid origin (set_grid_origin: the elements make the grid
+// multiples of the hop in running time), so audio and video windows of one source line up.
 #pragma once
 
 #include <cstdint>
