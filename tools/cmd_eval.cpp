@@ -174,22 +174,20 @@ void print_table(const json& r, const SyncClassification& c, const OffsetAccurac
   std::printf("Time: %.1f s\n", seconds);
 }
 
-// A copy of the model at `model_path` that carries `calibrated`'s min-confidence; the
-// provenance says where it was calibrated.
-void save_calibrated_model(const std::string& model_path, const std::string& out,
-                           const std::optional<AnswerStats>& calibrated, const std::string& manifest,
-                           const std::string& split) {
+// The evaluated model, written to `out` with `calibrated`'s min-confidence; the provenance
+// says where it was calibrated.
+void save_calibrated_model(Model& model, const std::string& out, const std::optional<AnswerStats>& calibrated,
+                           const std::string& manifest, const std::string& split) {
   if (!calibrated)
     throw Error("no min-confidence gives " + std::to_string(int(100 * kTargetPrecision)) +
                 " % right answers with 10 answers or more on these clips: " + out + " not written");
-  const std::shared_ptr<Model> copy = Model::load(model_path);
   char text[160];
   std::snprintf(text, sizeof text, "%s (split %s): %d of %d trials answered, precision %.3f", manifest.c_str(),
                 split.c_str(), calibrated->answered, calibrated->trials, calibrated->precision);
-  copy->set_min_confidence(calibrated->min_confidence, text);
-  copy->save(out);
+  model.set_min_confidence(calibrated->min_confidence, text);
+  model.save(out);
   std::fprintf(stderr, "avts eval: wrote %s with min-confidence %.4f (id %s)\n", out.c_str(),
-               calibrated->min_confidence, copy->id().c_str());
+               calibrated->min_confidence, model.id().c_str());
 }
 
 }  // namespace
@@ -372,7 +370,7 @@ int cmd_eval(int argc, char** argv) {
                        {"sync-classification", classification_json(classification, pair_options)},
                        {"offset", offset_json},
                        {"trials", trial_json}};
-  if (!calibrated_path.empty()) save_calibrated_model(model_path, calibrated_path, calibrated, argv[1], split_arg);
+  if (!calibrated_path.empty()) save_calibrated_model(*loaded, calibrated_path, calibrated, argv[1], split_arg);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (as_json) {
     std::printf("%s\n", report.dump(2).c_str());

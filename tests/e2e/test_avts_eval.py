@@ -13,6 +13,7 @@ import unittest
 
 AVTS = os.environ["AVTS_TOOL"]
 MEDIA = os.environ["AVTS_TEST_MEDIA"]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLIPS = [os.path.join(MEDIA, n) for n in ("grid_s1_bbal8p.mpg", "grid_s1_lgas2n.mpg", "grid_s4_bgbu1p.webm")]
 SHIFTS = [-400, -200, -120, -80, -40, 0, 40, 80, 120, 200, 400]
 STATUSES = {"ok", "warn", "fail", "inconclusive"}
@@ -138,6 +139,26 @@ class AvtsEval(unittest.TestCase):
             self.assertGreaterEqual(cal["precision"], 0.95)
             self.assertGreaterEqual(cal["answered"], 10)
             self.assertEqual(cal["right"], sum(answered(t, cal["min-confidence"]) and right(t) for t in trials))
+
+    def test_save_calibrated_carries_the_min_confidence_into_sync(self):
+        # The untrained model: no threshold makes its answers right, so nothing is written.
+        out = os.path.join(self.tmp.name, "calibrated.avts")
+        p = avts("eval", self.manifest, "-m", self.model, "--save-calibrated", out)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("not written", p.stderr)
+        self.assertFalse(os.path.exists(out))
+        # The shipped model reads the bundled clips right: the copy carries the calibrated value,
+        # and avtssync takes it from the features' caps (eval reports the value it ran with).
+        shipped = os.path.join(ROOT, "models", "avts-compact.avts")
+        manifest = self.write("fit.txt", "\n".join(CLIPS) + "\n")
+        p = avts("eval", manifest, "-m", shipped, "--json", "--save-calibrated", out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        calibrated = json.loads(p.stdout)["offset"]["calibrated"]
+        info = json.loads(avts("info", "--json", out).stdout)
+        self.assertAlmostEqual(info["min_confidence"], calibrated["min-confidence"])
+        self.assertIn("min-confidence-calibrated-on", info["provenance"])
+        again = json.loads(avts("eval", manifest, "-m", out, "--json", "--shifts", "0").stdout)
+        self.assertAlmostEqual(again["offset"]["min-confidence"], calibrated["min-confidence"], places=6)
 
     def test_reproducible(self):
         self.assertEqual(self.run1.returncode, 0)

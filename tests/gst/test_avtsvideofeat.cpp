@@ -135,6 +135,25 @@ TEST_F(VideoFeat, RowsMatchTheLibraryFeaturizerWithPaddedStrides) {
   gst_harness_teardown(h);
 }
 
+// A segment that starts at 80 ms (an MP4's B-frame delay): clips start on multiples of the
+// hop in running time, 80 ms + k * hop in timestamps, in line with the audio's windows.
+TEST_F(VideoFeat, ClipsSitOnTheHopGridInRunningTime) {
+  const FrameMaker maker(64, 48);
+  GstHarness* h = video_harness(maker, "25/1");
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  segment.start = segment.time = 80 * kMs;
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  push_frames(h, maker, 25, 50, 80 * kMs);
+  gst_harness_push_event(h, gst_event_new_eos());
+  const Output out = pull_all(h, 16);
+  ASSERT_GE(out.pts.size(), 1u);
+  EXPECT_EQ(out.pts.front(), 80 * kMs);
+  for (size_t i = 0; i < out.pts.size(); ++i)
+    EXPECT_EQ(gst_segment_to_running_time(&segment, GST_FORMAT_TIME, out.pts[i]) % (200 * kMs), 0u) << i;
+  gst_harness_teardown(h);
+}
+
 TEST_F(VideoFeat, VariableFrameRateIsResampledByTimestamp) {
   const FrameMaker maker(64, 48);
   GstHarness* h = video_harness(maker, "0/1");
