@@ -19,7 +19,9 @@
 #include <cmath>
 
 #include "avts/error.h"
+#include "avts/face.h"
 #include "avts/featurizer.h"
+#include "face_meta.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_avts_video_feat_debug);
 #define GST_CAT_DEFAULT gst_avts_video_feat_debug
@@ -35,10 +37,20 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_AVTS_FEATURES_TEMPLATE_CAPS("video")));
 
+// Beyond the base class's properties; far from its ids.
+enum { PROP_FACE_ID = 1000 };
+#define DEFAULT_FACE_ID -1
+
 struct VideoState {
   std::unique_ptr<avts::VideoFeaturizer> featurizer;
+  avts::VideoFrontEndConfig front_end;  // the model's, for the mouth region of a face
   GstVideoInfo info;
+  gint face_id = DEFAULT_FACE_ID;
+  avts::FaceFollower follower;
 };
+
+static GObjectSetPropertyFunc base_set_property;
+static GObjectGetPropertyFunc base_get_property;
 
 struct _GstAvtsVideoFeat {
   GstAvtsFeatureExtractor parent;
@@ -55,6 +67,8 @@ static GstAvtsFeaturizerInfo gst_avts_video_feat_configure(GstAvtsFeatureExtract
                                                            const avts::FeaturizerOptions& options) {
   VideoState* st = state_of(self);
   st->featurizer = std::make_unique<avts::VideoFeaturizer>(model, options);
+  st->front_end = model->config().video;
+  st->follower = avts::FaceFollower(st->face_id);
 
   GstAvtsFeaturizerInfo info;
   info.dim = st->featurizer->dim();
@@ -94,9 +108,16 @@ static void gst_avts_video_feat_process(GstAvtsFeatureExtractor* self, GstBuffer
                              GST_VIDEO_FRAME_WIDTH(&frame), GST_VIDEO_FRAME_HEIGHT(&frame),
                              GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0)};
   const GstClockTime duration = gst_avts_video_feat_buffer_duration(self, buffer);
+  // A face on the buffer (avtsfacetrack's, or another detector's): look at its mouth.
+  const std::vector<avts::TrackedFace> faces =
+      avts_gst::faces_on(buffer, g_quark_from_static_string(avts_gst::kFaceRoiType));
+  const avts::TrackedFace* face = st->follower.choose(faces);
+  avts::FrameRegion region{};
+  if (face) region = avts::mouth_region(face->face, image.width, image.height, st->front_end);
   try {
     st->featurizer->push(static_cast<int64_t>(pts), image, rows,
-                         GST_CLOCK_TIME_IS_VALID(duration) ? static_cast<int64_t>(duration) : -1);
+                         GST_CLOCK_TIME_IS_VALID(duration) ? static_cast<int64_t>(duration) : -1,
+                         face ? &region : nullptr);
   } catch (...) {
     gst_video_frame_unmap(&frame);
     throw;
@@ -112,6 +133,7 @@ static void gst_avts_video_feat_drain(GstAvtsFeatureExtractor* self, std::vector
 static void gst_avts_video_feat_reset(GstAvtsFeatureExtractor* self) {
   VideoState* st = state_of(self);
   if (st->featurizer) st->featurizer->reset();
+  st->follower.reset();
 }
 
 static void gst_avts_video_feat_stop(GstAvtsFeatureExtractor* self) { state_of(self)->featurizer.reset(); }
@@ -119,6 +141,20 @@ static void gst_avts_video_feat_stop(GstAvtsFeatureExtractor* self) { state_of(s
 static void gst_avts_video_feat_set_grid_origin(GstAvtsFeatureExtractor* self, int64_t origin_ns) {
   VideoState* st = state_of(self);
   if (st->featurizer) st->featurizer->set_grid_origin(origin_ns);
+}
+
+static void gst_avts_video_feat_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
+  if (id != PROP_FACE_ID) return base_set_property(object, id, value, pspec);
+  GST_OBJECT_LOCK(object);
+  GST_AVTS_VIDEO_FEAT(object)->state->face_id = g_value_get_int(value);
+  GST_OBJECT_UNLOCK(object);
+}
+
+static void gst_avts_video_feat_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
+  if (id != PROP_FACE_ID) return base_get_property(object, id, value, pspec);
+  GST_OBJECT_LOCK(object);
+  g_value_set_int(value, GST_AVTS_VIDEO_FEAT(object)->state->face_id);
+  GST_OBJECT_UNLOCK(object);
 }
 
 static void gst_avts_video_feat_finalize(GObject* object) {
@@ -149,6 +185,18 @@ static void gst_avts_video_feat_class_init(GstAvtsVideoFeatClass* klass) {
       extractor_class, DEFAULT_HOP_MS, DEFAULT_BATCH_SIZE,
       "Time in milliseconds from one clip start to the next. Clips start on multiples of the hop in "
       "running time. Must be a multiple of the model's video frame period (40 ms at 25 fps).");
+  base_set_property = gobject_class->set_property;
+  base_get_property = gobject_class->get_property;
+  gobject_class->set_property = gst_avts_video_feat_set_property;
+  gobject_class->get_property = gst_avts_video_feat_get_property;
+  g_object_class_install_property(
+      gobject_class, PROP_FACE_ID,
+      g_param_spec_int("face-id", "Face id",
+                       "Which face to look at when buffers carry faces (region-of-interest metas of type \"face\", "
+                       "e.g. from avtsfacetrack): its id, or -1 for the largest face (kept while it is there). "
+                       "Frames without a face use the model's fixed region.",
+                       -1, G_MAXINT, DEFAULT_FACE_ID,
+                       static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

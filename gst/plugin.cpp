@@ -3,6 +3,7 @@
 
 #include "gstavtsaudiofeat.h"
 #include "gstavtsdatasrc.h"
+#include "gstavtsfacetrack.h"
 #include "gstavtssync.h"
 #include "gstavtssyncbin.h"
 #include "gstavtstrain.h"
@@ -12,6 +13,7 @@ static gboolean plugin_init(GstPlugin* plugin) {
   gboolean ok = TRUE;
   ok &= GST_ELEMENT_REGISTER(avtsaudiofeat, plugin);
   ok &= GST_ELEMENT_REGISTER(avtsvideofeat, plugin);
+  ok &= GST_ELEMENT_REGISTER(avtsfacetrack, plugin);
   ok &= GST_ELEMENT_REGISTER(avtssync, plugin);
   ok &= GST_ELEMENT_REGISTER(avtssyncbin, plugin);
   ok &= GST_ELEMENT_REGISTER(avtsdatasrc, plugin);

@@ -63,7 +63,8 @@ struct VideoFeaturizer::Impl {
     batch.restart();
   }
 
-  void push(int64_t pts, const RgbImage& image, int64_t duration, std::vector<FeatureRows>& out) {
+  void push(int64_t pts, const RgbImage& image, int64_t duration, const FrameRegion* region,
+            std::vector<FeatureRows>& out) {
     if (!image.data || image.width <= 0 || image.height <= 0 || image.stride < 3 * image.width)
       throw Error("video frame is empty or its stride is too small");
     if (started && (pts < held.pts || pts - held.pts > max_gap_ns)) finish(out);
@@ -74,12 +75,14 @@ struct VideoFeaturizer::Impl {
       decide_until(pts, out);
       held.spacing = pts - held.pts;
     }
-    hold(pts, image, duration);
+    hold(pts, image, duration, region);
   }
 
-  void hold(int64_t pts, const RgbImage& image, int64_t duration) {
+  void hold(int64_t pts, const RgbImage& image, int64_t duration, const FrameRegion* region) {
     held.pts = pts;
     held.duration = duration;
+    held.has_region = region != nullptr;
+    if (region) held.region = *region;
     held.width = image.width;
     held.height = image.height;
     const size_t row = 3 * static_cast<size_t>(image.width);
@@ -92,7 +95,8 @@ struct VideoFeaturizer::Impl {
   Plane held_plane() {
     if (!held.plane) {
       auto plane = std::make_shared<std::vector<float>>(plane_size);
-      prep.process(RgbImage{held.rgb.data(), held.width, held.height, 3 * held.width}, plane->data());
+      prep.process(RgbImage{held.rgb.data(), held.width, held.height, 3 * held.width}, plane->data(),
+                   held.has_region ? &held.region : nullptr);
       held.plane = std::move(plane);
     }
     return held.plane;
@@ -164,7 +168,9 @@ struct VideoFeaturizer::Impl {
     int64_t spacing = -1;   // from the frame before it; < 0 unknown
     int width = 0, height = 0;
     std::vector<uint8_t> rgb;  // packed, stride 3 * width
-    Plane plane;               // preprocessed on first use
+    bool has_region = false;   // else the model's region
+    FrameRegion region{};
+    Plane plane;  // preprocessed on first use
   } held;
 
   bool started = false;
@@ -184,8 +190,9 @@ int VideoFeaturizer::dim() const { return impl_->batch.dim(); }
 int64_t VideoFeaturizer::hop_ns() const { return impl_->hop_ns; }
 int64_t VideoFeaturizer::window_ns() const { return impl_->frame_offset(impl_->frames_per_clip); }
 
-void VideoFeaturizer::push(int64_t pts_ns, const RgbImage& frame, std::vector<FeatureRows>& out, int64_t duration_ns) {
-  impl_->push(pts_ns, frame, duration_ns, out);
+void VideoFeaturizer::push(int64_t pts_ns, const RgbImage& frame, std::vector<FeatureRows>& out, int64_t duration_ns,
+                           const FrameRegion* region) {
+  impl_->push(pts_ns, frame, duration_ns, region, out);
 }
 
 void VideoFeaturizer::drain(std::vector<FeatureRows>& out) { impl_->finish(out); }

@@ -19,7 +19,7 @@ FramePreprocessor::FramePreprocessor(const VideoFrontEndConfig& config) : config
     if (!(s > 0)) throw Error("video front end: std must be positive");
 }
 
-void FramePreprocessor::process(const RgbImage& image, float* out) const {
+void FramePreprocessor::process(const RgbImage& image, float* out, const FrameRegion* region) const {
   if (!image.data || image.width <= 0 || image.height <= 0)
     throw Error("video frame is empty (" + std::to_string(image.width) + "x" + std::to_string(image.height) + ")");
   if (image.stride < 3 * image.width)
@@ -27,7 +27,14 @@ void FramePreprocessor::process(const RgbImage& image, float* out) const {
                 std::to_string(image.width) + " RGB pixels");
 
   const int crop = config_.crop;
-  const CropTaps taps = crop_taps(config_, image.width, image.height);
+  CropTaps taps;
+  if (region) {
+    VideoFrontEndConfig framed = config_;
+    framed.region = *region;
+    taps = crop_taps(framed, image.width, image.height);
+  } else {
+    taps = crop_taps(config_, image.width, image.height);
+  }
   const Normalisation norm = normalisation(config_);
   const size_t plane = static_cast<size_t>(crop) * crop;
   resample_rgb(image.data, image.stride, taps.x, taps.y, [&](int y, int x, const float* rgb) {

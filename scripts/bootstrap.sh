@@ -13,6 +13,8 @@ packages=(
   libgloo-dev
   # linear SVMs of avts probe
   liblinear-dev
+  # face detection and tracking (lib/face: YuNet through OpenCV's FaceDetectorYN)
+  libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev libopencv-objdetect-dev
   # Debian's LibTorch calls BLAS through libblas.so.3: OpenBLAS makes that fast
   libopenblas0-pthread
   # runtime: demux and decode of ordinary media

@@ -196,7 +196,7 @@ int cmd_eval(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   gchar *model = nullptr, *split = nullptr, *device = nullptr, *shifts = nullptr, *precision = nullptr;
   gchar* save_calibrated = nullptr;
-  gboolean as_json = FALSE, quiet = FALSE;
+  gboolean as_json = FALSE, quiet = FALSE, face_track = FALSE;
   gint64 seed = 1;
   gint windows_per_clip = 4, max_offset = 0, video_hop = 0;
   gdouble min_confidence = -1;
@@ -218,6 +218,9 @@ int cmd_eval(int argc, char** argv) {
        "Video window hop (ms, multiple of 40; default: one window per clip length), as avts sync --video-hop", "MS"},
       {"min-confidence", 0, 0, G_OPTION_ARG_DOUBLE, &min_confidence,
        "Below it an estimate is inconclusive (default: avtssync's)", "C"},
+      {"face-track", 0, 0, G_OPTION_ARG_NONE, &face_track,
+       "Find and follow faces (avtsfacetrack) and look at the mouth of the largest, as avts sync --face-track",
+       nullptr},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
       {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
        "float32 (default), bfloat16 autocast (also on the CPU), or float16 autocast (CUDA only)", "P"},
@@ -276,7 +279,7 @@ int cmd_eval(int argc, char** argv) {
                 (split_arg == "all" ? "" : " in the " + split_arg + " split"));
 
   ReplaySettings settings;
-  settings.features = {model_path, dev, prec, video_hop};
+  settings.features = {model_path, dev, prec, video_hop, face_track != FALSE};
   settings.max_offset_ms = max_offset;
   settings.min_confidence = min_confidence;
   ShiftedSync sync(settings);
@@ -360,6 +363,7 @@ int cmd_eval(int argc, char** argv) {
                        {"model-id", loaded->id()},
                        {"preset", config.preset},
                        {"seed", static_cast<uint64_t>(seed)},
+                       {"video-region", face_track ? "face-track" : "model"},
                        {"sign", kSyncSign},
                        {"clips",
                         {{"listed", manifest.entries.size() + manifest.bad_lines.size()},

@@ -121,8 +121,11 @@ DecodedClip decode_clip(const std::string& input, const FeatureSettings& setting
   if (!gst_element_link_many(tee, raw_queue, raw_sink, nullptr) ||
       !gst_element_link_many(tee, feat_queue, afeat, feat_sink, nullptr))
     throw Error("cannot link the audio branches of the decode pipeline");
-  pipeline.add_branch("video", {make_element("videoconvert"), make_caps_filter("video/x-raw,format=RGB"),
-                                feature_element("avtsvideofeat", settings), sink_for(on_video_features, &collector)});
+  std::vector<GstElement*> video{make_element("videoconvert"), make_caps_filter("video/x-raw,format=RGB")};
+  if (settings.face_track) video.push_back(make_element("avtsfacetrack"));
+  video.push_back(feature_element("avtsvideofeat", settings));
+  video.push_back(sink_for(on_video_features, &collector));
+  pipeline.add_branch("video", video);
   pipeline.run();
 
   clip.uri = pipeline.uri();

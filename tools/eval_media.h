@@ -31,9 +31,10 @@ struct DecodedClip {
 // The elements' settings shared by the decode and the sync runs.
 struct FeatureSettings {
   std::string model_path;
-  std::string device;     // "" = the elements' default
-  std::string precision;  // "" = the elements' default (float32)
-  int video_hop_ms = 0;   // avtsvideofeat's hop; 0 = its default (one window per clip length)
+  std::string device;       // "" = the elements' default
+  std::string precision;    // "" = the elements' default (float32)
+  int video_hop_ms = 0;     // avtsvideofeat's hop; 0 = its default (one window per clip length)
+  bool face_track = false;  // avtsfacetrack before avtsvideofeat: the network looks at a face's mouth
 };
 
 // Decodes `input` (path or URI). Throws avts::Error when it is missing, does not decode, or

@@ -78,8 +78,10 @@ class VideoFeaturizer {
 
   // A frame whose PTS goes back, or jumps forward by more than `max_gap_ns`, starts a new
   // grid (rows after it are discont). `duration_ns` (< 0: unknown) only matters for the
-  // last frame before a drain or a new grid: it says how far that frame reaches.
-  void push(int64_t pts_ns, const RgbImage& frame, std::vector<FeatureRows>& out, int64_t duration_ns = -1);
+  // last frame before a drain or a new grid: it says how far that frame reaches. `region`,
+  // when given, is the part of this frame to look at instead of the model's (a face's mouth).
+  void push(int64_t pts_ns, const RgbImage& frame, std::vector<FeatureRows>& out, int64_t duration_ns = -1,
+            const FrameRegion* region = nullptr);
   // End of stream: the last frame holds until its end (its duration, else the spacing of
   // the frames before it, else one model frame period); windows it completes are emitted.
   void drain(std::vector<FeatureRows>& out);

@@ -1,6 +1,7 @@
 // Video frame preparation: one decoded RGB frame -> the network's normalised input plane.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "avts/config.h"
@@ -15,6 +16,11 @@ struct RgbImage {
   int stride = 0;
 };
 
+// The part of one frame the network looks at, in VideoFrontEndConfig::region's form (x, y,
+// width, height as fractions of the frame): a face's mouth region (avts/face.h) that replaces
+// the model's fixed region for that frame.
+using FrameRegion = std::array<double, 4>;
+
 class FramePreprocessor {
  public:
   explicit FramePreprocessor(const VideoFrontEndConfig& config);
@@ -23,9 +29,10 @@ class FramePreprocessor {
   // Floats written by process(): 3 * crop * crop.
   int output_size() const { return 3 * config_.crop * config_.crop; }
 
-  // Short side resized to `resize` (antialiased bilinear), centre crop, normalised;
-  // writes planar C x crop x crop floats. Throws avts::Error on an empty image.
-  void process(const RgbImage& image, float* out) const;
+  // The region (the model's, or `region` when given) with its short side resized to `resize`
+  // (antialiased bilinear), centre crop, normalised; writes planar C x crop x crop floats.
+  // Throws avts::Error on an empty image.
+  void process(const RgbImage& image, float* out, const FrameRegion* region = nullptr) const;
 
  private:
   VideoFrontEndConfig config_;

@@ -3,6 +3,8 @@
 
 #include <random>
 
+#include "avts/face.h"
+
 #include "element_test.h"
 
 using namespace avts_test;
@@ -152,6 +154,70 @@ TEST_F(VideoFeat, ClipsSitOnTheHopGridInRunningTime) {
   for (size_t i = 0; i < out.pts.size(); ++i)
     EXPECT_EQ(gst_segment_to_running_time(&segment, GST_FORMAT_TIME, out.pts[i]) % (200 * kMs), 0u) << i;
   gst_harness_teardown(h);
+}
+
+// Faces from an upstream detector (region-of-interest metas made by hand here, as the ONNX
+// detector of gst-plugins-bad or DeepStream would attach them): the network looks at the
+// chosen face's mouth, exactly as the library featurizer does with that face's mouth region.
+TEST_F(VideoFeat, FacesOnTheBuffersMoveTheCropToTheMouth) {
+  const FrameMaker maker(320, 240);
+  const auto face_at = [](int id, float x) {
+    avts::TrackedFace t;
+    t.id = id;
+    t.face.x = x;
+    t.face.y = 40;
+    t.face.width = id == 7 ? 60 : 90;
+    t.face.height = id == 7 ? 80 : 110;  // whole pixels, as a meta holds them
+    return t;
+  };
+  const avts::TrackedFace small = face_at(7, 20), large = face_at(9, 200);
+  const auto run = [&](gint face_id, bool with_faces) {
+    GstElement* e = make_element("avtsvideofeat");
+    g_object_set(e, "face-id", face_id, nullptr);
+    GstHarness* h = harness(e);
+    gst_harness_set_src_caps_str(h, maker.caps("25/1").c_str());
+    for (int k = 0; k < 30; ++k) {
+      GstBuffer* b = maker.frame(k, k * 40 * kMs, 40 * kMs);
+      for (const avts::TrackedFace& t : {small, large})
+        if (with_faces) {
+          GstVideoRegionOfInterestMeta* m = gst_buffer_add_video_region_of_interest_meta(
+              b, "face", static_cast<guint>(t.face.x), static_cast<guint>(t.face.y), static_cast<guint>(t.face.width),
+              static_cast<guint>(t.face.height));
+          m->id = t.id;
+        }
+      EXPECT_EQ(gst_harness_push(h, b), GST_FLOW_OK);
+    }
+    gst_harness_push_event(h, gst_event_new_eos());
+    const Output out = pull_all(h, 16);
+    gst_harness_teardown(h);
+    return out.values;
+  };
+  const auto library = [&](const avts::TrackedFace* t) {
+    avts::FeaturizerOptions o;
+    o.hop_ns = 200 * kMs;  // the element's defaults
+    o.batch_size = 4;
+    avts::VideoFeaturizer f(TinyModel::get().model(), o);
+    std::vector<avts::FeatureRows> rows;
+    avts::FrameRegion region{};
+    if (t) region = avts::mouth_region(t->face, 320, 240, TinyModel::get().model()->config().video);
+    for (int k = 0; k < 30; ++k) {
+      GstBuffer* b = maker.frame(k, k * 40 * kMs, 40 * kMs);
+      GstMapInfo map;
+      gst_buffer_map(b, &map, GST_MAP_READ);
+      f.push(k * 40 * kMs, avts::RgbImage{map.data, 320, 240, 960}, rows, 40 * kMs, t ? &region : nullptr);
+      gst_buffer_unmap(b, &map);
+      gst_buffer_unref(b);
+    }
+    f.drain(rows);
+    return flatten(rows);
+  };
+  const std::vector<float> largest = run(-1, true), chosen = run(7, true), none = run(-1, false);
+  ASSERT_FALSE(largest.empty());
+  EXPECT_EQ(largest, library(&large));  // by default the largest face
+  EXPECT_EQ(chosen, library(&small));   // face-id picks one
+  EXPECT_EQ(none, library(nullptr));    // no faces: the model's fixed region
+  EXPECT_NE(largest, none);
+  EXPECT_NE(largest, chosen);
 }
 
 TEST_F(VideoFeat, VariableFrameRateIsResampledByTimestamp) {

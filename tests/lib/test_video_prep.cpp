@@ -187,6 +187,29 @@ TEST(VideoPrep, RegionIsTheSameAsTheCutOutPicture) {
   EXPECT_NE(prepare(c, whole), prepare(whole_frame, whole));
 }
 
+// A frame's own region (a face's mouth) replaces the model's for that frame, as if the
+// model had that region.
+TEST(VideoPrep, AFramesOwnRegionReplacesTheModels) {
+  std::mt19937 rng(4);
+  const TestImage image(200, 150, [&](int, int) {
+    return std::array<uint8_t, 3>{static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng()),
+                                  static_cast<uint8_t>(rng())};
+  });
+  VideoFrontEndConfig c;
+  c.resize = 40;
+  c.crop = 32;
+  c.region = {0.2, 0.45, 0.6, 0.5};
+  const avts::FrameRegion mouth{0.5, 0.4, 0.3, 0.4};
+  VideoFrontEndConfig at_mouth = c;
+  at_mouth.region = mouth;
+  FramePreprocessor p(c);
+  std::vector<float> out(p.output_size());
+  p.process(image.view(), out.data(), &mouth);
+  EXPECT_EQ(out, prepare(at_mouth, image));
+  p.process(image.view(), out.data(), &c.region);
+  EXPECT_EQ(out, prepare(c, image));
+}
+
 TEST(VideoPrep, CompactCropSizes) {
   VideoFrontEndConfig c;
   c.resize = 100;

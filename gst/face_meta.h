@@ -1,0 +1,24 @@
+// Faces on video buffers as GStreamer's own metadata: one GstVideoRegionOfInterestMeta per
+// face, roi_type "face", its id the track id, and an "avts-face" parameter structure with the
+// detection score and the five landmarks. Written by avtsfacetrack; read by avtsvideofeat,
+// which also reads faces from any other detector (a box alone: the mouth is then placed
+// where it sits in a face box).
+#pragma once
+
+#include <gst/gst.h>
+
+#include <vector>
+
+#include "avts/face.h"
+
+namespace avts_gst {
+
+inline constexpr const char* kFaceRoiType = "face";
+
+// Attaches `face` to `buffer` (writable); the box is clipped to the frame.
+void attach_face(GstBuffer* buffer, const avts::TrackedFace& face, int frame_width, int frame_height);
+
+// The regions of interest of type `roi_type` on `buffer`, as faces.
+std::vector<avts::TrackedFace> faces_on(GstBuffer* buffer, GQuark roi_type);
+
+}  // namespace avts_gst
