@@ -26,7 +26,9 @@ struct GstAvtsClip {
 
 // Decodes `input` (a path or URI) with uridecodebin into `rate` Hz mono F32LE audio and RGB
 // video whose short side is scaled down to `short_side` pixels (0: as decoded), keeping the
-// display aspect ratio. Throws avts::Error saying why the file cannot be used (missing, not
-// decodable, no audio or no video track), or when `cancel` becomes true.
+// display aspect ratio. With `face_track` the video goes through avtsfacetrack, so that its
+// frames carry the faces (region-of-interest metas) as at inference. Throws avts::Error saying
+// why the file cannot be used (missing, not decodable, no audio or no video track), or when
+// `cancel` becomes true.
 std::shared_ptr<const GstAvtsClip> gst_avts_decode_clip(const std::string& input, int rate, int short_side,
-                                                        const std::atomic<bool>& cancel);
+                                                        bool face_track, const std::atomic<bool>& cancel);

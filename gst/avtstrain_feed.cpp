@@ -155,14 +155,15 @@ TrainFeed::Result TrainFeed::push_audio(int64_t running_time, const float* sampl
   return Result::Ok;
 }
 
-TrainFeed::Result TrainFeed::push_video(int64_t running_time, const avts::RgbImage& frame, int64_t duration) {
+TrainFeed::Result TrainFeed::push_video(int64_t running_time, const avts::RgbImage& frame, int64_t duration,
+                                        const avts::FrameRegion* region) {
   std::unique_lock<std::mutex> lock(lock_);
   Cursor& me = cursors_[static_cast<int>(Stream::Video)];
   me.begun = true;
   ++me.buffers;
   avts::TrainingFile* file = nullptr;
   if (const Result r = chunk_of(lock, Stream::Video, running_time, &file); r != Result::Ok) return r;
-  if (file) file->push_video(running_time, frame, duration);
+  if (file) file->push_video(running_time, frame, duration, region);
   return Result::Ok;
 }
 

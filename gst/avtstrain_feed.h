@@ -59,7 +59,9 @@ class TrainFeed {
   Result epoch_end(Stream s, int64_t sequence);
   // Media in running time (ns): mono float samples at the model's rate; RGB frames.
   Result push_audio(int64_t running_time, const float* samples, size_t n);
-  Result push_video(int64_t running_time, const avts::RgbImage& frame, int64_t duration);
+  // `region`: the part of the frame to look at instead of the model's (a face's mouth).
+  Result push_video(int64_t running_time, const avts::RgbImage& frame, int64_t duration,
+                    const avts::FrameRegion* region = nullptr);
   // A stream has begun (STREAM_START) / ended (EOS). end() returns true when both have
   // ended and the last epoch is trained and saved; a stream that never began is given
   // start_timeout to begin before its media counts as missing.

@@ -57,6 +57,7 @@ enum {
   PROP_RATE,
   PROP_SHORT_SIDE,
   PROP_DECODERS,
+  PROP_FACE_TRACK,
   PROP_SKIPPED,
   PROP_DECODED,
   PROP_CACHE_HITS,
@@ -95,6 +96,7 @@ struct Settings {
   guint rate = DEFAULT_RATE;
   guint short_side = DEFAULT_SHORT_SIDE;
   guint decoders = DEFAULT_DECODERS;
+  gboolean face_track = FALSE;
 };
 
 // One src pad: its queue, emptied by the pad's task, filled by the producer thread.
@@ -313,6 +315,7 @@ static void produce(GstAvtsDataSrc* self) {
     GstClockTime base = 0;
     const int epochs = static_cast<int>(run.epochs), first = static_cast<int>(run.first_epoch);
     const int short_side = static_cast<int>(run.short_side);
+    const bool face_track = run.face_track;
     // A file's clip on its way: from the cache, or decoding on a thread of its own.
     const auto start = [&](const avts::ManifestEntry& e) {
       Upcoming u;
@@ -322,8 +325,8 @@ static void produce(GstAvtsDataSrc* self) {
         return u;
       }
       const std::string input = e.input;
-      u.decoding = std::async(std::launch::async, [input, rate, short_side, st] {
-        return gst_avts_decode_clip(input, rate, short_side, st->cancel);
+      u.decoding = std::async(std::launch::async, [input, rate, short_side, face_track, st] {
+        return gst_avts_decode_clip(input, rate, short_side, face_track, st->cancel);
       });
       return u;
     };
@@ -492,6 +495,9 @@ static void gst_avts_data_src_set_property(GObject* object, guint prop_id, const
     case PROP_SHORT_SIDE:
       s.short_side = g_value_get_uint(value);
       break;
+    case PROP_FACE_TRACK:
+      s.face_track = g_value_get_boolean(value);
+      break;
     case PROP_DECODERS:
       s.decoders = g_value_get_uint(value);
       break;
@@ -537,6 +543,9 @@ static void gst_avts_data_src_get_property(GObject* object, guint prop_id, GValu
       break;
     case PROP_SHORT_SIDE:
       g_value_set_uint(value, s.short_side);
+      break;
+    case PROP_FACE_TRACK:
+      g_value_set_boolean(value, s.face_track);
       break;
     case PROP_DECODERS:
       g_value_set_uint(value, s.decoders);
@@ -649,6 +658,15 @@ static void gst_avts_data_src_class_init(GstAvtsDataSrcClass* klass) {
                         "aspect ratio, never scaling up) before it is cached and sent; set it to the model's "
                         "resize (72 for avts-compact, 128 for avts-mc3-18) to save memory. 0: as decoded.",
                         0, 65535, DEFAULT_SHORT_SIDE, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_FACE_TRACK,
+      g_param_spec_boolean("face-track", "Face track",
+                           "Run avtsfacetrack on each file's video as it is decoded, so that the frames carry its "
+                           "faces and avtstrain crops the mouths, as avtsvideofeat does at inference (for models "
+                           "whose framing is \"face\"; the cache then holds the faces too). The tracker sees the "
+                           "frames after short-side has scaled them: keep faces large enough to find (0 or a few "
+                           "hundred pixels).",
+                           FALSE, flags));
   g_object_class_install_property(
       gobject_class, PROP_DECODERS,
       g_param_spec_uint("decoders", "Decoders",

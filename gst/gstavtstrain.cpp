@@ -48,11 +48,13 @@
 #include <string>
 
 #include "avts/error.h"
+#include "avts/face.h"
 #include "avts/model.h"
 #include "avts/train.h"
 #include "avtsprecision.h"
 #include "avtsdatasrc_events.h"
 #include "avtstrain_feed.h"
+#include "face_meta.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_avts_train_debug);
 #define GST_CAT_DEFAULT gst_avts_train_debug
@@ -93,6 +95,7 @@ enum {
   PROP_EPOCH,
   PROP_STEP,
   PROP_SKIPPED,
+  PROP_FRAMING,
 };
 
 #define DEFAULT_PRESET "avts-compact"
@@ -207,6 +210,7 @@ struct TrainState {
 
   std::unique_ptr<TrainFeed> feed;  // READY->PAUSED .. PAUSED->READY
   PadStream audio, video;           // each pad's streaming thread
+  avts::FaceFollower follower;      // video thread: the face whose mouth a file's frames show
 
   // Progress, written on the thread that trains (under the feed's lock).
   std::chrono::steady_clock::time_point last_step_message;
@@ -376,8 +380,14 @@ static GstFlowReturn gst_avts_train_chain(GstPad* pad, GstObject* parent, GstBuf
         image.stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
         const int64_t duration =
             GST_BUFFER_DURATION_IS_VALID(buffer) ? static_cast<int64_t>(GST_BUFFER_DURATION(buffer)) : -1;
+        // Faces on the frames (avtsdatasrc face-track=true): the mouth, as avtsvideofeat takes it.
+        const std::vector<avts::TrackedFace> faces =
+            avts_gst::faces_on(buffer, g_quark_from_static_string(avts_gst::kFaceRoiType));
+        const avts::TrackedFace* face = st->follower.choose(faces);
+        avts::FrameRegion region{};
+        if (face) region = avts::mouth_region(face->face, image.width, image.height, st->model->config().video);
         try {
-          result = st->feed->push_video(static_cast<int64_t>(rt), image, duration);
+          result = st->feed->push_video(static_cast<int64_t>(rt), image, duration, face ? &region : nullptr);
         } catch (...) {
           gst_video_frame_unmap(&frame);
           throw;
@@ -423,6 +433,7 @@ static TrainFeed::Result handle_mark(GstAvtsTrain* self, Stream s, GstEvent* eve
                         ", but the stream sends epoch " + std::to_string(file.epoch + 1) +
                         ": set avtsdatasrc's first-epoch=" + std::to_string(st->first_epoch));
     if (s == Stream::Audio && file.files > 0) st->epoch_fraction = static_cast<double>(file.index) / file.files;
+    if (s == Stream::Video) st->follower.reset();
     GST_DEBUG_OBJECT(self, "%s: file %" G_GUINT64_FORMAT " %s (epoch %d)", avts_gst::stream_name(s), file.sequence,
                      file.id.c_str(), file.epoch);
     return st->feed->file_start(s, static_cast<int64_t>(file.sequence), file.id, avts::parse_split(file.split),
@@ -899,6 +910,9 @@ static void gst_avts_train_get_property(GObject* object, guint prop_id, GValue* 
     case PROP_EPOCH:
       g_value_set_uint(value, st->epoch);
       break;
+    case PROP_FRAMING:
+      g_value_set_string(value, st->model ? st->model->config().video.framing.c_str() : nullptr);
+      break;
     case PROP_STEP:
       g_value_set_uint64(value, st->step);
       break;
@@ -1102,6 +1116,13 @@ static void install_properties(GObjectClass* gobject_class) {
       gobject_class, PROP_STEP,
       g_param_spec_uint64("step", "Step", "Optimiser steps taken so far in this run, over all epochs.", 0, G_MAXUINT64,
                           0, stats));
+  g_object_class_install_property(
+      gobject_class, PROP_FRAMING,
+      g_param_spec_string("framing", "Framing",
+                          "Where the loaded model looks in each frame (from READY on): \"region\" (its fixed "
+                          "region) or \"face\" (the mouth of the face on the frames: set avtsdatasrc "
+                          "face-track=true). Faces on the frames are used either way.",
+                          nullptr, stats));
   g_object_class_install_property(
       gobject_class, PROP_SKIPPED,
       g_param_spec_uint("skipped", "Skipped",

@@ -42,6 +42,7 @@ void ModelConfig::validate() const {
           "video.region must be x, y, width, height inside the frame (fractions, width and height >= 0.05)");
   for (float s : video.std) require(s > 0, "video.std must be positive");
   require(video.input == "rgb" || video.input == "gray-motion", "video.input must be rgb or gray-motion");
+  require(video.framing == "region" || video.framing == "face", "video.framing must be region or face");
   require(audio.normalise == "none" || audio.normalise == "band-mean", "audio.normalise must be none or band-mean");
   require(video_base_width >= 4 && video_base_width <= 256, "video_base_width must be in [4, 256]");
   require(audio_base_width >= 4 && audio_base_width <= 256, "audio_base_width must be in [4, 256]");
@@ -82,6 +83,7 @@ std::string ModelConfig::to_json() const {
   // Written only when they differ from the paper's inputs: files without them read as
   // before, and the model id (a hash over this text) of every earlier model stays the same.
   if (video.input != "rgb") j["video"]["input"] = video.input;
+  if (video.framing != "region") j["video"]["framing"] = video.framing;
   if (audio.normalise != "none") j["audio"]["normalise"] = audio.normalise;
   if (min_confidence > 0) j["min_confidence"] = min_confidence;
   return j.dump(2);
@@ -111,6 +113,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     c.video.mean = v.at("mean").get<std::array<float, 3>>();
     c.video.std = v.at("std").get<std::array<float, 3>>();
     if (v.contains("input")) c.video.input = v.at("input").get<std::string>();
+    if (v.contains("framing")) c.video.framing = v.at("framing").get<std::string>();
     c.video_base_width = j.at("video_base_width").get<int>();
     c.audio_base_width = j.at("audio_base_width").get<int>();
     c.embedding_dim = j.at("embedding_dim").get<int>();

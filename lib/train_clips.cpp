@@ -55,13 +55,17 @@ struct TrainingFile::Impl {
   // The model's region of the picture, its short side to `resize` as the inference front end
   // (torchvision's Resize(int)), with antialiased bilinear filtering (the front end's own taps,
   // in plain C++: torch's interpolate on one frame at a time cost the training thread ~0.7 ms a
-  // frame); the first frame fixes the size for the whole file.
-  torch::Tensor resize(const RgbImage& image) {
+  // frame); the first frame fixes the size for the whole file. `frame_region` replaces the
+  // model's region for this frame (a face's mouth: a square, so every such frame has one size;
+  // a frame of another shape is stretched to the file's size).
+  torch::Tensor resize(const RgbImage& image, const FrameRegion* frame_region) {
     if (!image.data || image.width <= 0 || image.height <= 0)
       throw Error("training file '" + id + "': empty video frame");
     if (image.stride < 3 * image.width)
       throw Error("training file '" + id + "': video frame stride shorter than a row of RGB pixels");
-    const PixelRect region = region_pixels(config.video, image.width, image.height);
+    VideoFrontEndConfig framed = config.video;
+    if (frame_region) framed.region = *frame_region;
+    const PixelRect region = region_pixels(framed, image.width, image.height);
     if (out_h == 0) {
       const bool landscape = region.width > region.height;
       const int64_t short_in = landscape ? region.height : region.width;
@@ -88,7 +92,7 @@ struct TrainingFile::Impl {
     while (grid_time(static_cast<int64_t>(frames.size())) < pts - kToleranceNs) frames.push_back(held);
   }
 
-  void push_video(int64_t pts, const RgbImage& image, int64_t duration) {
+  void push_video(int64_t pts, const RgbImage& image, int64_t duration, const FrameRegion* region) {
     if (!have_video) {
       have_video = true;
       video_pts0 = pts;
@@ -108,7 +112,7 @@ struct TrainingFile::Impl {
         held_spacing = pts - held_pts;
       }
     }
-    held = resize(image);
+    held = resize(image, region);
     held_pts = pts;
     held_duration = duration;
   }
@@ -209,9 +213,9 @@ Split TrainingFile::split() const { return impl_->split; }
 
 void TrainingFile::push_audio(int64_t pts_ns, const float* samples, size_t n) { impl_->push_audio(pts_ns, samples, n); }
 
-void TrainingFile::push_video(int64_t pts_ns, const RgbImage& frame, int64_t duration_ns) {
+void TrainingFile::push_video(int64_t pts_ns, const RgbImage& frame, int64_t duration_ns, const FrameRegion* region) {
   if (impl_->finished) throw Error("training file '" + impl_->id + "' was already stored");
-  impl_->push_video(pts_ns, frame, duration_ns);
+  impl_->push_video(pts_ns, frame, duration_ns, region);
 }
 
 double TrainingFile::audio_seconds() const {

@@ -219,7 +219,8 @@ int cmd_eval(int argc, char** argv) {
       {"min-confidence", 0, 0, G_OPTION_ARG_DOUBLE, &min_confidence,
        "Below it an estimate is inconclusive (default: avtssync's)", "C"},
       {"face-track", 0, 0, G_OPTION_ARG_NONE, &face_track,
-       "Find and follow faces (avtsfacetrack) and look at the mouth of the largest, as avts sync --face-track",
+       "Find and follow faces (avtsfacetrack) and look at the mouth of the largest, as avts sync --face-track "
+       "(always on for a model whose framing is face)",
        nullptr},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
       {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
@@ -279,7 +280,7 @@ int cmd_eval(int argc, char** argv) {
                 (split_arg == "all" ? "" : " in the " + split_arg + " split"));
 
   ReplaySettings settings;
-  settings.features = {model_path, dev, prec, video_hop, face_track != FALSE};
+  settings.features = {model_path, dev, prec, video_hop, face_track || config.video.framing == "face"};
   settings.max_offset_ms = max_offset;
   settings.min_confidence = min_confidence;
   ShiftedSync sync(settings);
@@ -363,7 +364,7 @@ int cmd_eval(int argc, char** argv) {
                        {"model-id", loaded->id()},
                        {"preset", config.preset},
                        {"seed", static_cast<uint64_t>(seed)},
-                       {"video-region", face_track ? "face-track" : "model"},
+                       {"video-region", settings.features.face_track ? "face-track" : "model"},
                        {"sign", kSyncSign},
                        {"clips",
                         {{"listed", manifest.entries.size() + manifest.bad_lines.size()},

@@ -48,6 +48,10 @@ int cmd_info(int argc, char** argv) {
     std::printf(
         "video input  %g fps, region x %g y %g w %g h %g of the frame, its short side %d px, centre crop %d x %d\n",
         c.video.fps, r[0], r[1], r[2], r[3], c.video.resize, c.video.crop, c.video.crop);
+  if (c.video.framing == "face")
+    std::printf(
+        "framing      the mouth of the face followed (avtsfacetrack, 1.1 face widths across); the region "
+        "in frames without a face\n");
   std::printf("networks     MC3-18 video (base width %d), VGG audio (base width %d)\n", c.video_base_width,
               c.audio_base_width);
   std::printf("embedding    %d-d, L2-normalised; in-sync threshold: distance < %.4g\n", c.embedding_dim, c.threshold);

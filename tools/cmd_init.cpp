@@ -36,6 +36,7 @@ int cmd_init(int argc, char** argv) {
   gint resize = 0, crop = 0;
   gchar* region = nullptr;
   gchar* video_input = nullptr;
+  gchar* framing = nullptr;
   gchar* audio_normalise = nullptr;
   const GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write (required)", "MODEL"},
@@ -57,6 +58,11 @@ int cmd_init(int argc, char** argv) {
        "What the video network sees: rgb (default) or gray-motion (each frame's luma minus its mean over the "
        "clip: less of the speaker's look, more of what moves)",
        "KIND"},
+      {"framing", 0, 0, G_OPTION_ARG_STRING, &framing,
+       "Where in each frame the video network looks: region (default: the fixed --region) or face (the mouth "
+       "of the face followed by avtsfacetrack, which training and avts sync then insert; the region in frames "
+       "without a face)",
+       "KIND"},
       {"audio-normalise", 0, 0, G_OPTION_ARG_STRING, &audio_normalise,
        "What the audio network sees: none (default) or band-mean (each mel band minus its mean over the "
        "window: no gain, voice or channel colour)",
@@ -67,6 +73,7 @@ int cmd_init(int argc, char** argv) {
   const std::string region_text = take_string(region);
   const std::string video_input_text = take_string(video_input);
   const std::string audio_normalise_text = take_string(audio_normalise);
+  const std::string framing_text = take_string(framing);
   std::string name = take_string(preset);
   if (out.empty()) throw Error("--output is required");
   if (argc > 1) throw Error("unexpected argument '" + std::string(argv[1]) + "'");
@@ -93,6 +100,10 @@ int cmd_init(int argc, char** argv) {
   if (!video_input_text.empty()) {
     config.video.input = video_input_text;
     created_by += " --video-input " + video_input_text;
+  }
+  if (!framing_text.empty()) {
+    config.video.framing = framing_text;
+    created_by += " --framing " + framing_text;
   }
   if (!audio_normalise_text.empty()) {
     config.audio.normalise = audio_normalise_text;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "avts/error.h"
+#include "avts/model.h"
 #include "avts/sync_standard.h"
 #include "commands.h"
 #include "media_pipeline.h"
@@ -92,7 +93,7 @@ void set_standard(GstElement* sync, const std::string& name) {
 
 int cmd_sync(int argc, char** argv) {
   gchar *model = nullptr, *standard = nullptr, *plot = nullptr, *device = nullptr, *precision = nullptr;
-  gboolean as_json = FALSE, quiet = FALSE;
+  gboolean as_json = FALSE, quiet = FALSE, face_track = FALSE, no_face_track = FALSE;
   gint tol_early = -1, tol_late = -1, max_offset = 0, context = 0, interval = 0, video_hop = 0;
   gint shift_audio = 0, batch_size = kFileAudioBatch;
   gdouble min_confidence = -1;
@@ -114,6 +115,11 @@ int cmd_sync(int argc, char** argv) {
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
       {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
        "float32 (default), bfloat16 autocast (also on the CPU), or float16 autocast (CUDA only)", "P"},
+      {"face-track", 0, 0, G_OPTION_ARG_NONE, &face_track,
+       "Find and follow faces (avtsfacetrack) and look at the mouth of the largest face instead of the model's "
+       "fixed region (the default for a model whose framing is face)",
+       nullptr},
+      {"no-face-track", 0, 0, G_OPTION_ARG_NONE, &no_face_track, "Look at the model's fixed region only", nullptr},
       {"shift-audio", 0, 0, G_OPTION_ARG_INT, &shift_audio,
        "Move the audio by MS before measuring (positive = earlier): a test of the measurement", "MS"},
       {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON: one object per report and the summary", nullptr},
@@ -130,6 +136,9 @@ int cmd_sync(int argc, char** argv) {
   if (argc != 2) throw Error("expected one input file or URI");
   if (model_path.empty()) model_path = default_model_path();
   if (std_name.empty()) std_name = "ebu-r37";
+  if (face_track && no_face_track) throw Error("--face-track and --no-face-track exclude each other");
+  // The model says where it looks: a bad file is an error here, before any decoding.
+  const bool track_faces = face_track || (!no_face_track && Model::load(model_path)->config().video.framing == "face");
 
   MediaPipeline pipeline(argv[1]);
   GstElement* afeat = make_element("avtsaudiofeat", "audio-features");
@@ -159,8 +168,11 @@ int cmd_sync(int argc, char** argv) {
   GstElement* aqueue = make_element("queue");
   GstElement* vqueue = make_element("queue");
   pipeline.add_branch("audio", {make_element("audioconvert"), afeat, aqueue});
-  pipeline.add_branch("video",
-                      {make_element("videoconvert"), make_caps_filter("video/x-raw,format=RGB"), vfeat, vqueue});
+  std::vector<GstElement*> video{make_element("videoconvert"), make_caps_filter("video/x-raw,format=RGB")};
+  if (track_faces) video.push_back(make_element("avtsfacetrack", "face-track"));
+  video.push_back(vfeat);
+  video.push_back(vqueue);
+  pipeline.add_branch("video", video);
   gst_bin_add_many(GST_BIN(pipeline.pipeline()), sync, sink, nullptr);
   if (!gst_element_link_pads(aqueue, "src", sync, "audio_sink") ||
       !gst_element_link_pads(vqueue, "src", sync, "video_sink") || !gst_element_link(sync, sink))
@@ -184,6 +196,7 @@ int cmd_sync(int argc, char** argv) {
   if (as_json) {
     json out = {{"input", pipeline.uri()},
                 {"model", model_path},
+                {"video-region", track_faces ? "face-track" : "model"},
                 {"sign", "positive = audio early"},
                 {"reports", reports.windows},
                 {"summary", s}};
@@ -197,6 +210,7 @@ int cmd_sync(int argc, char** argv) {
     std::printf("  drift       %+.1f ms/min, spread %.0f ms, %d step changes\n", num(s, "drift-ms-per-min"),
                 num(s, "spread-ms"), s.value("steps", 0));
     std::printf("  verdict     %s against %s\n", status.c_str(), std_name.c_str());
+    if (track_faces) std::printf("  looked at   the mouth of the largest face (avtsfacetrack)\n");
   }
   if (!plot_path.empty()) {
     std::vector<SyncPoint> points;

@@ -398,6 +398,11 @@ int cmd_train(int argc, char** argv) {
   InterruptGuard interrupts;
   pipeline.set_state(GST_STATE_READY);  // loads the model (or the checkpoint: how far it got)
   const int first_epoch = static_cast<int>(uint_property(train, "epoch"));
+  // A model that looks at the mouth of a face trains on the faces the tracker finds.
+  gchar* framing = nullptr;
+  g_object_get(train, "framing", &framing, nullptr);
+  g_object_set(source, "face-track", g_strcmp0(framing, "face") == 0, nullptr);
+  g_free(framing);
   // A run resumed after its last epoch gets one epoch of files that avtstrain refuses at once.
   g_object_set(source, "first-epoch", static_cast<guint>(std::min(first_epoch, options.epochs - 1)), nullptr);
   ProgressLine progress;

@@ -47,6 +47,11 @@ struct VideoFrontEndConfig {
   // the static face (the speaker's identity) are mostly gone and what moves is left. Applied
   // at the network's input (one input channel), so training and every inference path agree.
   std::string input = "rgb";
+  // Where in each frame the network looks: "region" (the fixed `region` above), or "face":
+  // the mouth of the face followed through the video (avtsfacetrack upstream; avts/face.h
+  // sizes the crop), the fixed region in frames without a face. Training and inference insert
+  // the face tracker for a "face" model.
+  std::string framing = "region";
 };
 
 struct ModelConfig {

@@ -189,7 +189,10 @@ class TrainingFile {
   void push_audio(int64_t pts_ns, const float* samples, size_t n);
   // An RGB frame of any size; `duration_ns` (< 0: unknown) tells how far the last frame
   // reaches. Frames whose PTS goes back are dropped.
-  void push_video(int64_t pts_ns, const RgbImage& frame, int64_t duration_ns = -1);
+  // `region`, when given, is the part of this frame to look at instead of the model's (a
+  // face's mouth, as avtsvideofeat takes it).
+  void push_video(int64_t pts_ns, const RgbImage& frame, int64_t duration_ns = -1,
+                  const FrameRegion* region = nullptr);
 
   double audio_seconds() const;  // pushed so far
   int video_frames() const;      // model-rate frames so far

@@ -57,6 +57,25 @@ class AvtsCommand(unittest.TestCase):
         self.assertIn("video.resize must be >= video.crop", p.stderr)
         self.assertFalse(os.path.exists(self.out("bad.avts")))
 
+    def test_face_framing(self):
+        # A model that looks at the mouth of a face: info says so, and avts sync / eval
+        # insert the face tracker for it (or for any model with --face-track).
+        face = self.out("face.avts")
+        avts("init", "--preset", "avts-compact", "--framing", "face", "--seed", "1", "-o", face)
+        self.assertIn("framing      the mouth of the face", avts("info", face).stdout)
+        report = json.loads(avts("sync", "--json", "-q", "-m", face, MPG, check=False).stdout)
+        self.assertEqual(report["video-region"], "face-track")
+        report = json.loads(avts("sync", "--json", "-q", "-m", face, "--no-face-track", MPG, check=False).stdout)
+        self.assertEqual(report["video-region"], "model")
+        report = json.loads(avts("sync", "--json", "-q", "-m", self.model, "--face-track", MPG, check=False).stdout)
+        self.assertEqual(report["video-region"], "face-track")
+        p = avts("sync", "-m", face, "--face-track", "--no-face-track", MPG, check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("exclude each other", p.stderr)
+        p = avts("init", "--framing", "body", "-o", self.out("bad-framing.avts"), check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("video.framing must be region or face", p.stderr)
+
     def test_init_region(self):
         model = self.out("region.avts")
         avts("init", "--region", "0.2,0.45,0.6,0.5", "-o", model)

@@ -5,6 +5,7 @@
 // from downstream, short-side scaling, and errors for a missing or useless manifest.
 #include <glib/gstdio.h>
 #include <gst/gst.h>
+#include <gst/video/video.h>
 
 #include <algorithm>
 #include <deque>
@@ -81,6 +82,7 @@ struct Item {
   GstClockTime pts = GST_CLOCK_TIME_NONE, duration = GST_CLOCK_TIME_NONE, running_time = GST_CLOCK_TIME_NONE;
   bool discont = false;
   size_t size = 0;
+  int faces = 0;  // region-of-interest metas of type "face"
 };
 
 std::string field(const GstStructure* s, const char* name) {
@@ -217,6 +219,9 @@ class DataRun {
       i.duration = GST_BUFFER_DURATION(b);
       i.discont = GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DISCONT);
       i.size = gst_buffer_get_size(b);
+      gpointer state = nullptr;
+      while (GstMeta* m = gst_buffer_iterate_meta_filtered(b, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))
+        i.faces += reinterpret_cast<GstVideoRegionOfInterestMeta*>(m)->roi_type == g_quark_from_string("face");
       for (auto it = items.rbegin(); it != items.rend(); ++it)
         if (it->kind == Item::Segment) {
           i.running_time = gst_segment_to_running_time(&it->segment, GST_FORMAT_TIME, i.pts);
@@ -568,6 +573,25 @@ TEST_F(DataSrc, MpegProgramStreamHasAContinuousTimeline) {
   for (const Item& i : r.video) frames += i.kind == Item::Buffer;
   EXPECT_NEAR(static_cast<double>(bytes) / sizeof(float) / 16000, 3.0, 0.03);
   EXPECT_EQ(frames, 75u);
+}
+
+// face-track=true: each file's frames carry the faces the tracker found (one GRID speaker:
+// one face in every frame), from the cache too; without it, none.
+TEST_F(DataSrc, FaceTrackPutsTheFacesOnTheFrames) {
+  Scratch scratch;
+  const std::string manifest = scratch.write("m.txt", kClipA + "\n" + kClipC + "\n");
+  for (const bool track : {true, false}) {
+    DataRun r(
+        props(manifest, std::string("short-side=0 rate=16000 epochs=2 face-track=") + (track ? "true" : "false")));
+    ASSERT_TRUE(r.run()) << r.error;
+    size_t frames = 0;
+    for (const Item& i : r.video) {
+      if (i.kind != Item::Buffer) continue;
+      ++frames;
+      EXPECT_EQ(i.faces, track ? 1 : 0);
+    }
+    EXPECT_EQ(frames, 4 * 75u);
+  }
 }
 
 TEST_F(DataSrc, MissingOrUselessManifestIsAnError) {

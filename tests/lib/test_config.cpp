@@ -63,12 +63,14 @@ TEST(Config, JsonRoundTrip) {
 // this text) stay as they were; set, they survive the round trip.
 TEST(Config, OptionalFieldsAreWrittenOnlyWhenSet) {
   ModelConfig c = ModelConfig::preset_config("avts-compact");
-  for (const char* key : {"min_confidence", "normalise", "\"input\""})
+  for (const char* key : {"min_confidence", "normalise", "\"input\"", "framing"})
     EXPECT_EQ(c.to_json().find(key), std::string::npos) << key;
   c.min_confidence = 0.25;
   c.video.input = "gray-motion";
   c.audio.normalise = "band-mean";
+  c.video.framing = "face";
   const ModelConfig back = ModelConfig::from_json(c.to_json());
+  EXPECT_EQ(back.video.framing, "face");
   EXPECT_DOUBLE_EQ(back.min_confidence, 0.25);
   EXPECT_EQ(back.video.input, "gray-motion");
   EXPECT_EQ(back.audio.normalise, "band-mean");
@@ -76,6 +78,9 @@ TEST(Config, OptionalFieldsAreWrittenOnlyWhenSet) {
   EXPECT_THROW(c.validate(), avts::Error);
   c.min_confidence = 0;
   c.audio.normalise = "utterance";
+  EXPECT_THROW(c.validate(), avts::Error);
+  c.audio.normalise = "none";
+  c.video.framing = "body";
   EXPECT_THROW(c.validate(), avts::Error);
 }
 

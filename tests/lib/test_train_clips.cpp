@@ -244,6 +244,28 @@ TEST(TrainClips, RegionIsCutAsTheInferenceFrontEndCutsIt) {
   EXPECT_THROW(store(std::move(again), c), avts::Error);
 }
 
+// A frame's own region (a face's mouth, from the faces on the frames) is cut as if it were the
+// model's region, and as the inference front end cuts it for that frame.
+TEST(TrainClips, AFramesOwnRegionIsCutAsIfItWereTheModels) {
+  ModelConfig c = tiny_train_config();
+  c.video.region = {0.25, 0.5, 0.5, 0.5};
+  std::vector<uint8_t> rgb(160 * 120 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 7) % 251);
+  const FrameRegion mouth{0.4, 0.3, 0.45, 0.6};  // 72 x 72 pixels: a square, as mouth_region makes
+  ModelConfig at_mouth = c;
+  at_mouth.video.region = mouth;
+  const std::vector<float> audio(16000, 0.0f);
+  const auto stored_with = [&](const ModelConfig& config, const FrameRegion* region) {
+    TrainingFile file(config, "f");
+    for (int k = 0; k < 25; ++k) file.push_video(k * 40 * kMs, RgbImage{rgb.data(), 160, 120, 480}, -1, region);
+    file.push_audio(0, audio.data(), audio.size());
+    return store(std::move(file), config);
+  };
+  const auto framed = stored_with(c, &mouth);
+  ASSERT_EQ(framed->video.sizes(), (std::vector<int64_t>{25, 36, 36, 3}));
+  EXPECT_TRUE(framed->video.equal(stored_with(at_mouth, nullptr)->video));
+}
+
 // The stored frames are what torch's antialiased bilinear resize (torchvision's Resize) makes of
 // the region, to one level of rounding: the trainer computes them with the front end's taps.
 TEST(TrainClips, StoredFramesAreTorchsAntialiasedResize) {
