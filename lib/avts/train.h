@@ -191,8 +191,7 @@ class TrainingFile {
   // reaches. Frames whose PTS goes back are dropped.
   // `region`, when given, is the part of this frame to look at instead of the model's (a
   // face's mouth, as avtsvideofeat takes it).
-  void push_video(int64_t pts_ns, const RgbImage& frame, int64_t duration_ns = -1,
-                  const FrameRegion* region = nullptr);
+  void push_video(int64_t pts_ns, const RgbImage& frame, int64_t duration_ns = -1, const FrameRegion* region = nullptr);
 
   double audio_seconds() const;  // pushed so far
   int video_frames() const;      // model-rate frames so far
