@@ -250,6 +250,7 @@ static void gst_avts_face_track_class_init(GstAvtsFaceTrackClass* klass) {
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_avts_face_track_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_avts_face_track_sink_event);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_avts_face_track_transform_frame_ip);
+  trans_class->transform_ip_on_passthrough = FALSE;  // passthrough (avtssyncbin face-track=false): no work
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

@@ -3,7 +3,9 @@
 //   audio_sink -> audio-tee ----------------------------------------------------------> audio_src
 //                          \-> audio-queue -> audio-convert -> audio-features ------> sync.audio_sink
 //   video_sink -> video-tee ----------------------------------------------------------> video_src
-//                          \-> video-queue -> video-convert -> video-rgb -> video-features -> sync.video_sink
+//                          \-> video-queue -> video-convert -> video-rgb -> face-track -> video-features
+//                                                                                  -> sync.video_sink
+//   (face-track, avtsfacetrack, passes the frames through untouched unless face-track=true)
 //   sync (avtssync) -> reports (fakesink)
 //
 // The analysis taps the streams before any correction, so the correction that cancels a
@@ -17,6 +19,8 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <gst/base/gstbasetransform.h>
 
 #include "avts/sync_corrector.h"
 #include "gstavtsaudiofeat.h"
@@ -45,6 +49,7 @@ enum {
   PROP_CORRECTION_DEADBAND,
   PROP_CORRECTION,
   PROP_LEAKY,
+  PROP_FACE_TRACK,
   PROP_FIRST_PROXY,  // the children's properties follow, in kProxies order
 };
 
@@ -76,6 +81,7 @@ static constexpr guint kProxyCount = G_N_ELEMENTS(kProxies);
 struct SyncBinState {
   GstElement *audio_tee = nullptr, *audio_queue = nullptr, *audio_features = nullptr;
   GstElement *video_tee = nullptr, *video_queue = nullptr, *video_features = nullptr;
+  GstElement* face_track = nullptr;
   GstElement* sync = nullptr;
   GstPad *audio_sink = nullptr, *video_sink = nullptr;  // the bin's ghost pads
   GstPad *audio_src = nullptr, *video_src = nullptr;
@@ -321,6 +327,10 @@ static void gst_avts_sync_bin_set_property(GObject* object, guint prop_id, const
       st->leaky = g_value_get_boolean(value);
       set_leaky(st, st->leaky);
       break;
+    case PROP_FACE_TRACK:
+      if (st->face_track)
+        gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(st->face_track), !g_value_get_boolean(value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -360,6 +370,10 @@ static void gst_avts_sync_bin_get_property(GObject* object, guint prop_id, GValu
       break;
     case PROP_LEAKY:
       g_value_set_boolean(value, st->leaky);
+      break;
+    case PROP_FACE_TRACK:
+      g_value_set_boolean(value,
+                          st->face_track && !gst_base_transform_is_passthrough(GST_BASE_TRANSFORM(st->face_track)));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -473,6 +487,8 @@ static void gst_avts_sync_bin_init(GstAvtsSyncBin* self) {
   st->video_queue = add_child(self, "queue", "video-queue");
   GstElement* video_convert = add_child(self, "videoconvert", "video-convert");
   GstElement* video_rgb = add_child(self, "capsfilter", "video-rgb");
+  st->face_track = add_child(self, "avtsfacetrack", "face-track");
+  if (st->face_track) gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(st->face_track), TRUE);
   st->video_features = add_child(self, "avtsvideofeat", "video-features");
   st->sync = add_child(self, "avtssync", "sync");
   GstElement* reports = add_child(self, "fakesink", "reports");
@@ -491,7 +507,7 @@ static void gst_avts_sync_bin_init(GstAvtsSyncBin* self) {
   if (reports) g_object_set(reports, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
 
   link_chain({st->audio_tee, st->audio_queue, audio_convert, st->audio_features});
-  link_chain({st->video_tee, st->video_queue, video_convert, video_rgb, st->video_features});
+  link_chain({st->video_tee, st->video_queue, video_convert, video_rgb, st->face_track, st->video_features});
   if (st->audio_features && st->sync) gst_element_link_pads(st->audio_features, "src", st->sync, "audio_sink");
   if (st->video_features && st->sync) gst_element_link_pads(st->video_features, "src", st->sync, "video_sink");
   link_chain({st->sync, reports});
@@ -613,6 +629,13 @@ static void gst_avts_sync_bin_class_init(GstAvtsSyncBinClass* klass) {
                            "blocking, so slow analysis never holds back the pass-through (reports then skip what "
                            "was dropped). Off (the default), files are analysed completely and exactly.",
                            DEFAULT_LEAKY, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_FACE_TRACK,
+      g_param_spec_boolean("face-track", "Face track",
+                           "Find and follow faces (avtsfacetrack) and look at the mouth of the largest instead of "
+                           "the model's fixed region; set it for a model whose framing is \"face\" (avts info). "
+                           "Off: the frames pass the tracker untouched.",
+                           FALSE, ready));
   install_proxied_properties(gobject_class);
 
   gst_element_class_add_static_pad_template(element_class, &audio_sink_template);

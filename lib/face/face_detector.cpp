@@ -12,6 +12,14 @@
 
 namespace avts {
 
+namespace {
+
+// YuNet's pooling stages need at least this many pixels on each side: smaller pictures are
+// padded (at the right and bottom, so that coordinates stay as they are).
+constexpr int kMinDetectSide = 64;
+
+}  // namespace
+
 struct FaceDetector::Impl {
   cv::Ptr<cv::FaceDetectorYN> yunet;
   Options options;
@@ -51,11 +59,15 @@ std::vector<Face> FaceDetector::detect(const RgbImage& frame) {
   } else {
     cv::cvtColor(rgb, d.bgr, cv::COLOR_RGB2BGR);
   }
+  if (d.bgr.cols < kMinDetectSide || d.bgr.rows < kMinDetectSide)
+    cv::copyMakeBorder(d.bgr, d.bgr, 0, std::max(0, kMinDetectSide - d.bgr.rows), 0,
+                       std::max(0, kMinDetectSide - d.bgr.cols), cv::BORDER_CONSTANT, cv::Scalar(0, 0, 0));
+  const cv::Size padded(d.bgr.cols, d.bgr.rows);
   cv::Mat found;
   try {
-    if (size != d.input_size) {
-      d.yunet->setInputSize(size);
-      d.input_size = size;
+    if (padded != d.input_size) {
+      d.yunet->setInputSize(padded);
+      d.input_size = padded;
     }
     d.yunet->detect(d.bgr, found);
   } catch (const cv::Exception& e) {

@@ -462,6 +462,45 @@ TEST_F(SyncBin, OneInputAloneRunsToEos) {
   }
 }
 
+// face-track=true runs the tracker on the analysed frames (off: they pass it untouched); a
+// picture without a face falls back to the model's region and never stops the pipeline.
+TEST_F(SyncBin, FaceTrackOnPicturesWithoutFacesRunsToEos) {
+  GstElement* bin = gst_element_factory_make("avtssyncbin", nullptr);
+  gboolean on = TRUE;
+  g_object_get(bin, "face-track", &on, nullptr);
+  EXPECT_FALSE(on);
+  g_object_set(bin, "face-track", TRUE, nullptr);
+  g_object_get(bin, "face-track", &on, nullptr);
+  EXPECT_TRUE(on);
+  gst_object_unref(bin);
+
+  gchar* description = g_strdup_printf(
+      "avtssyncbin name=s face-track=true model-file=\"%s\" audiotestsrc num-buffers=200 ! s.audio_sink "
+      "s.audio_src ! fakesink videotestsrc num-buffers=100 ! video/x-raw,width=160,height=120 ! s.video_sink "
+      "s.video_src ! fakesink",
+      TinyModel::get().path().c_str());
+  GstElement* pipeline = gst_parse_launch(description, nullptr);
+  g_free(description);
+  ASSERT_NE(pipeline, nullptr);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  bool eos = false, summary = false;
+  while (GstMessage* m = gst_bus_timed_pop_filtered(
+             bus, 60 * GST_SECOND,
+             static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))) {
+    const GstMessageType type = GST_MESSAGE_TYPE(m);
+    summary |= type == GST_MESSAGE_ELEMENT && gst_structure_has_name(gst_message_get_structure(m), "avts-sync-summary");
+    eos = type == GST_MESSAGE_EOS;
+    gst_message_unref(m);
+    if (type != GST_MESSAGE_ELEMENT) break;
+  }
+  EXPECT_TRUE(eos);
+  EXPECT_TRUE(summary);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+
 TEST_F(SyncBin, MissingModelIsAnErrorNamingTheFile) {
   GstElement* bin = gst_element_factory_make("avtssyncbin", nullptr);
   ASSERT_NE(bin, nullptr);

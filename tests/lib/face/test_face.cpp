@@ -155,6 +155,14 @@ TEST(FaceDetector, TwoPeopleSideBySide) {
   EXPECT_NEAR(right - left, 360, 6);
 }
 
+TEST(FaceDetector, TinyFramesHaveNoFacesAndNoErrors) {
+  avts::FaceDetector detector(avts::FaceDetector::default_model_path(), {});
+  for (const auto& [w, h] : {std::pair{16, 16}, std::pair{40, 30}, std::pair{65, 33}, std::pair{1, 200}}) {
+    const Picture p{w, h, std::vector<uint8_t>(static_cast<size_t>(3) * w * h, 128)};
+    EXPECT_TRUE(detector.detect(p.image()).empty()) << w << "x" << h;
+  }
+}
+
 TEST(FaceDetector, RefusesAMissingOrBadModelFile) {
   EXPECT_THROW(avts::FaceDetector("/nonexistent/yunet.onnx", {}), avts::Error);
   const std::string bad = testing::TempDir() + "not_a_model.onnx";
