@@ -90,7 +90,7 @@ TEST_F(FaceTrack, PropertiesAndDocs) {
   guint interval = 0, missed = 0;
   gdouble score = 0;
   g_object_get(e, "detect-interval", &interval, "max-missed", &missed, "min-score", &score, nullptr);
-  EXPECT_EQ(interval, 1u);
+  EXPECT_EQ(interval, 5u);
   EXPECT_EQ(missed, 12u);
   EXPECT_DOUBLE_EQ(score, 0.6);
   expect_documented(e);

@@ -29,7 +29,7 @@ class FaceDetector {
  public:
   struct Options {
     float min_score = 0.6f;  // the detector's confidence, 0..1
-    int detect_size = 320;   // long side of the frame the detector sees (pixels)
+    int detect_size = 256;   // long side of the frame the detector sees (pixels)
   };
   // Throws avts::Error when the model file is missing or not a YuNet ONNX model.
   FaceDetector(const std::string& model_path, const Options& options);
