@@ -40,6 +40,8 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
 // Beyond the base class's properties; far from its ids.
 enum { PROP_FACE_ID = 1000 };
 #define DEFAULT_FACE_ID -1
+// A model whose framing is "face" warns when this many frames came without any face.
+#define FRAMES_BEFORE_NO_FACE_WARNING 50
 
 struct VideoState {
   std::unique_ptr<avts::VideoFeaturizer> featurizer;
@@ -47,6 +49,8 @@ struct VideoState {
   GstVideoInfo info;
   gint face_id = DEFAULT_FACE_ID;
   avts::FaceFollower follower;
+  guint64 frames_without_faces = 0;  // since the start, until a face comes
+  bool seen_face = false;
 };
 
 static GObjectSetPropertyFunc base_set_property;
@@ -69,6 +73,8 @@ static GstAvtsFeaturizerInfo gst_avts_video_feat_configure(GstAvtsFeatureExtract
   st->featurizer = std::make_unique<avts::VideoFeaturizer>(model, options);
   st->front_end = model->config().video;
   st->follower = avts::FaceFollower(st->face_id);
+  st->frames_without_faces = 0;
+  st->seen_face = false;
 
   GstAvtsFeaturizerInfo info;
   info.dim = st->featurizer->dim();
@@ -114,6 +120,13 @@ static void gst_avts_video_feat_process(GstAvtsFeatureExtractor* self, GstBuffer
   const avts::TrackedFace* face = st->follower.choose(faces);
   avts::FrameRegion region{};
   if (face) region = avts::mouth_region(face->face, image.width, image.height, st->front_end);
+  st->seen_face |= face != nullptr;
+  if (!st->seen_face && st->front_end.framing == "face" && ++st->frames_without_faces == FRAMES_BEFORE_NO_FACE_WARNING)
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                        ("The model looks at the mouth of a face, but no faces come with the video."),
+                        ("%d frames without face metadata: put avtsfacetrack before avtsvideofeat (the model's "
+                         "framing is \"face\"); until then it looks at its fixed region.",
+                         FRAMES_BEFORE_NO_FACE_WARNING));
   try {
     st->featurizer->push(static_cast<int64_t>(pts), image, rows,
                          GST_CLOCK_TIME_IS_VALID(duration) ? static_cast<int64_t>(duration) : -1,

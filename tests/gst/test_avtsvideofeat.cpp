@@ -220,6 +220,39 @@ TEST_F(VideoFeat, FacesOnTheBuffersMoveTheCropToTheMouth) {
   EXPECT_NE(largest, chosen);
 }
 
+// A model trained on mouth crops (framing "face") fed frames without faces: one warning that
+// says to insert the tracker; the features still come (from the fixed region).
+TEST_F(VideoFeat, AFaceModelWithoutFacesWarnsOnce) {
+  avts::ModelConfig c = TinyModel::get().model()->config();
+  c.video.framing = "face";
+  const std::string path = std::string(g_get_tmp_dir()) + "/avts-face-framing-tiny.avts";
+  avts::Model::create(c, 3)->save(path);
+  const FrameMaker maker(64, 48);
+  GstElement* e = gst_element_factory_make("avtsvideofeat", nullptr);
+  g_object_set(e, "model-file", path.c_str(), nullptr);
+  GstHarness* h = harness(e);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_harness_set_src_caps_str(h, maker.caps("25/1").c_str());
+  push_frames(h, maker, 25, 120);
+  gst_harness_push_event(h, gst_event_new_eos());
+  EXPECT_GT(pull_all(h, 16).rows(), 0u);
+  int warnings = 0;
+  while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING)) {
+    GError* err = nullptr;
+    gst_message_parse_warning(m, &err, nullptr);
+    EXPECT_NE(std::string(err->message).find("no faces"), std::string::npos) << err->message;
+    g_error_free(err);
+    gst_message_unref(m);
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+  g_remove(path.c_str());
+}
+
 TEST_F(VideoFeat, VariableFrameRateIsResampledByTimestamp) {
   const FrameMaker maker(64, 48);
   GstHarness* h = video_harness(maker, "0/1");
