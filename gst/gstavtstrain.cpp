@@ -210,7 +210,7 @@ struct TrainState {
 
   std::unique_ptr<TrainFeed> feed;  // READY->PAUSED .. PAUSED->READY
   PadStream audio, video;           // each pad's streaming thread
-  avts::FaceFollower follower;      // video thread: the face whose mouth a file's frames show
+  avts::MouthFraming framing;       // video thread: the mouth a file's frames show
 
   // Progress, written on the thread that trains (under the feed's lock).
   std::chrono::steady_clock::time_point last_step_message;
@@ -383,9 +383,8 @@ static GstFlowReturn gst_avts_train_chain(GstPad* pad, GstObject* parent, GstBuf
         // Faces on the frames (avtsdatasrc face-track=true): the mouth, as avtsvideofeat takes it.
         const std::vector<avts::TrackedFace> faces =
             avts_gst::faces_on(buffer, g_quark_from_static_string(avts_gst::kFaceRoiType));
-        const avts::TrackedFace* face = st->follower.choose(faces);
         avts::FrameRegion region{};
-        if (face) region = avts::mouth_region(face->face, image.width, image.height, st->model->config().video);
+        const bool face = st->framing.region(faces, image.width, image.height, st->model->config().video, &region);
         try {
           result = st->feed->push_video(static_cast<int64_t>(rt), image, duration, face ? &region : nullptr);
         } catch (...) {
@@ -433,7 +432,7 @@ static TrainFeed::Result handle_mark(GstAvtsTrain* self, Stream s, GstEvent* eve
                         ", but the stream sends epoch " + std::to_string(file.epoch + 1) +
                         ": set avtsdatasrc's first-epoch=" + std::to_string(st->first_epoch));
     if (s == Stream::Audio && file.files > 0) st->epoch_fraction = static_cast<double>(file.index) / file.files;
-    if (s == Stream::Video) st->follower.reset();
+    if (s == Stream::Video) st->framing.reset();
     GST_DEBUG_OBJECT(self, "%s: file %" G_GUINT64_FORMAT " %s (epoch %d)", avts_gst::stream_name(s), file.sequence,
                      file.id.c_str(), file.epoch);
     return st->feed->file_start(s, static_cast<int64_t>(file.sequence), file.id, avts::parse_split(file.split),

@@ -48,7 +48,7 @@ struct VideoState {
   avts::VideoFrontEndConfig front_end;  // the model's, for the mouth region of a face
   GstVideoInfo info;
   gint face_id = DEFAULT_FACE_ID;
-  avts::FaceFollower follower;
+  avts::MouthFraming framing;
   guint64 frames_without_faces = 0;  // since the start, until a face comes
   bool seen_face = false;
 };
@@ -72,7 +72,7 @@ static GstAvtsFeaturizerInfo gst_avts_video_feat_configure(GstAvtsFeatureExtract
   VideoState* st = state_of(self);
   st->featurizer = std::make_unique<avts::VideoFeaturizer>(model, options);
   st->front_end = model->config().video;
-  st->follower = avts::FaceFollower(st->face_id);
+  st->framing = avts::MouthFraming(st->face_id);
   st->frames_without_faces = 0;
   st->seen_face = false;
 
@@ -117,10 +117,9 @@ static void gst_avts_video_feat_process(GstAvtsFeatureExtractor* self, GstBuffer
   // A face on the buffer (avtsfacetrack's, or another detector's): look at its mouth.
   const std::vector<avts::TrackedFace> faces =
       avts_gst::faces_on(buffer, g_quark_from_static_string(avts_gst::kFaceRoiType));
-  const avts::TrackedFace* face = st->follower.choose(faces);
   avts::FrameRegion region{};
-  if (face) region = avts::mouth_region(face->face, image.width, image.height, st->front_end);
-  st->seen_face |= face != nullptr;
+  const bool face = st->framing.region(faces, image.width, image.height, st->front_end, &region);
+  st->seen_face |= face;
   if (!st->seen_face && st->front_end.framing == "face" && ++st->frames_without_faces == FRAMES_BEFORE_NO_FACE_WARNING)
     GST_ELEMENT_WARNING(self, STREAM, FORMAT,
                         ("The model looks at the mouth of a face, but no faces come with the video."),
@@ -146,7 +145,7 @@ static void gst_avts_video_feat_drain(GstAvtsFeatureExtractor* self, std::vector
 static void gst_avts_video_feat_reset(GstAvtsFeatureExtractor* self) {
   VideoState* st = state_of(self);
   if (st->featurizer) st->featurizer->reset();
-  st->follower.reset();
+  st->framing.reset();
 }
 
 static void gst_avts_video_feat_stop(GstAvtsFeatureExtractor* self) { state_of(self)->featurizer.reset(); }

@@ -50,4 +50,28 @@ const TrackedFace* FaceFollower::choose(const std::vector<TrackedFace>& faces) {
   return largest;
 }
 
+bool MouthFraming::region(const std::vector<TrackedFace>& faces, int frame_width, int frame_height,
+                          const VideoFrontEndConfig& config, FrameRegion* out) {
+  const TrackedFace* face = follower_.choose(faces);
+  if (!face) return false;
+  const FrameRegion now = mouth_region(face->face, frame_width, frame_height, config);
+  const auto moved = [&] {
+    const double side = std::max(held_[2] * frame_width, 1.0);
+    const double dx = (now[0] + now[2] / 2 - held_[0] - held_[2] / 2) * frame_width;
+    const double dy = (now[1] + now[3] / 2 - held_[1] - held_[3] / 2) * frame_height;
+    return std::hypot(dx, dy) > kMouthDeadband * side || std::abs(now[2] * frame_width - side) > kMouthDeadband * side;
+  };
+  if (face->id != id_ || moved()) {
+    id_ = face->id;
+    held_ = now;
+  }
+  *out = held_;
+  return true;
+}
+
+void MouthFraming::reset() {
+  follower_.reset();
+  id_ = -1;
+}
+
 }  // namespace avts

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "avts/config.h"
+#include "avts/video_prep.h"
 
 namespace avts {
 
@@ -62,5 +63,26 @@ std::array<double, 4> mouth_region(const Face& face, int frame_width, int frame_
 // Measured with YuNet on GRID's .mpg clips (360x288; faces ~116 px wide): the shipped model's
 // fixed region shows 1.1 face widths around the mouth.
 constexpr double kMouthViewFaceWidths = 1.1;
+
+// The region each frame shows of the followed face: mouth_region(), held still while the face
+// stays within a deadband of it, so that a steady head gives a steady crop and the network's
+// motion input shows the lips moving, not the crop. One rule for avtsvideofeat and avtstrain.
+class MouthFraming {
+ public:
+  explicit MouthFraming(int face_id = -1) : follower_(face_id) {}
+  // This frame's region; false when no face is followed (the model's fixed region then).
+  bool region(const std::vector<TrackedFace>& faces, int frame_width, int frame_height,
+              const VideoFrontEndConfig& config, FrameRegion* out);
+  void reset();
+
+ private:
+  FaceFollower follower_;
+  int id_ = -1;
+  FrameRegion held_{};
+};
+
+// Moves of the mouth smaller than this fraction of the region's side (and size changes smaller
+// than it) keep the crop where it is.
+constexpr double kMouthDeadband = 0.08;
 
 }  // namespace avts
