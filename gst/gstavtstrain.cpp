@@ -385,8 +385,11 @@ static GstFlowReturn gst_avts_train_chain(GstPad* pad, GstObject* parent, GstBuf
             avts_gst::faces_on(buffer, g_quark_from_static_string(avts_gst::kFaceRoiType));
         avts::FrameRegion region{};
         const bool face = st->framing.region(faces, image.width, image.height, st->model->config().video, &region);
+        // A face model trains on mouths only: a frame without a face is left out, as avtsvideofeat
+        // leaves it out.
+        const bool skip = !face && st->model->config().video.framing == "face";
         try {
-          result = st->feed->push_video(static_cast<int64_t>(rt), image, duration, face ? &region : nullptr);
+          if (!skip) result = st->feed->push_video(static_cast<int64_t>(rt), image, duration, face ? &region : nullptr);
         } catch (...) {
           gst_video_frame_unmap(&frame);
           throw;

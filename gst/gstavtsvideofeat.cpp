@@ -124,8 +124,15 @@ static void gst_avts_video_feat_process(GstAvtsFeatureExtractor* self, GstBuffer
     GST_ELEMENT_WARNING(self, STREAM, FORMAT,
                         ("The model looks at the mouth of a face, but no faces come with the video."),
                         ("%d frames without face metadata: put avtsfacetrack before avtsvideofeat (the model's "
-                         "framing is \"face\"); until then it looks at its fixed region.",
+                         "framing is \"face\"); until then no video features are made.",
                          FRAMES_BEFORE_NO_FACE_WARNING));
+  // A model that looks at mouths judges no picture without one: the frame is left out (the last
+  // face's frame holds over short dropouts; a second without faces is a gap, so no windows, and
+  // avtssync's verdict is inconclusive).
+  if (!face && st->front_end.framing == "face") {
+    gst_video_frame_unmap(&frame);
+    return;
+  }
   try {
     st->featurizer->push(static_cast<int64_t>(pts), image, rows,
                          GST_CLOCK_TIME_IS_VALID(duration) ? static_cast<int64_t>(duration) : -1,
@@ -203,12 +210,13 @@ static void gst_avts_video_feat_class_init(GstAvtsVideoFeatClass* klass) {
   gobject_class->get_property = gst_avts_video_feat_get_property;
   g_object_class_install_property(
       gobject_class, PROP_FACE_ID,
-      g_param_spec_int("face-id", "Face id",
-                       "Which face to look at when buffers carry faces (region-of-interest metas of type \"face\", "
-                       "e.g. from avtsfacetrack): its id, or -1 for the largest face (kept while it is there). "
-                       "Frames without a face use the model's fixed region.",
-                       -1, G_MAXINT, DEFAULT_FACE_ID,
-                       static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+      g_param_spec_int(
+          "face-id", "Face id",
+          "Which face to look at when buffers carry faces (region-of-interest metas of type \"face\", "
+          "e.g. from avtsfacetrack): its id, or -1 for the largest face (kept while it is there). "
+          "Frames without a face use the model's fixed region (a model whose framing is face leaves them out).",
+          -1, G_MAXINT, DEFAULT_FACE_ID,
+          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

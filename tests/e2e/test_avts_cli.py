@@ -69,6 +69,15 @@ class AvtsCommand(unittest.TestCase):
         self.assertEqual(report["video-region"], "model")
         report = json.loads(avts("sync", "--json", "-q", "-m", self.model, "--face-track", MPG, check=False).stdout)
         self.assertEqual(report["video-region"], "face-track")
+        # A picture without a face: the face model judges nothing, so the verdict is inconclusive.
+        no_face = self.out("no-face.mkv")
+        subprocess.run(["gst-launch-1.0", "-q", "videotestsrc", "num-buffers=75", "pattern=ball", "!",
+                        "video/x-raw,width=320,height=240,framerate=25/1", "!", "videoconvert", "!", "vp8enc", "!",
+                        "matroskamux", "name=m", "!", "filesink", f"location={no_face}", "audiotestsrc",
+                        "num-buffers=130", "!", "audioconvert", "!", "vorbisenc", "!", "m."], check=True, timeout=120)
+        p = avts("sync", "--json", "-q", "-m", face, no_face, check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["summary"]["status"], "inconclusive")
         p = avts("sync", "-m", face, "--face-track", "--no-face-track", MPG, check=False)
         self.assertEqual(p.returncode, 2)
         self.assertIn("exclude each other", p.stderr)
