@@ -84,9 +84,11 @@ static GstStaticPadTemplate sink_template =
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(RGB_CAPS));
 
-static gboolean gst_avts_face_track_start(GstBaseTransform* trans) {
-  auto* self = GST_AVTS_FACE_TRACK(trans);
+// Loads the detector; false (with an error posted) when the model file does not load.
+static bool make_tracker(GstAvtsFaceTrack* self) {
+  GST_OBJECT_LOCK(self);
   const FaceTrackSettings s = *self->settings;
+  GST_OBJECT_UNLOCK(self);
   const std::string path = s.model_file.empty() ? avts::FaceDetector::default_model_path() : s.model_file;
   try {
     avts::FaceDetector::Options detector_options;
@@ -99,9 +101,16 @@ static gboolean gst_avts_face_track_start(GstBaseTransform* trans) {
     self->tracker = new avts::FaceTracker(std::make_shared<avts::FaceDetector>(path, detector_options), options);
   } catch (const avts::Error& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", e.what()), ("model-file: %s", path.c_str()));
-    return FALSE;
+    return false;
   }
-  return TRUE;
+  return true;
+}
+
+// Passthrough (avtssyncbin with face-track off) loads nothing: the detector is made on the first
+// frame that needs it.
+static gboolean gst_avts_face_track_start(GstBaseTransform* trans) {
+  auto* self = GST_AVTS_FACE_TRACK(trans);
+  return gst_base_transform_is_passthrough(trans) || make_tracker(self);
 }
 
 static gboolean gst_avts_face_track_stop(GstBaseTransform* trans) {
@@ -121,6 +130,7 @@ static gboolean gst_avts_face_track_sink_event(GstBaseTransform* trans, GstEvent
 
 static GstFlowReturn gst_avts_face_track_transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
   auto* self = GST_AVTS_FACE_TRACK(filter);
+  if (!self->tracker && !make_tracker(self)) return GST_FLOW_ERROR;
   if (GST_BUFFER_FLAG_IS_SET(frame->buffer, GST_BUFFER_FLAG_DISCONT)) self->tracker->reset();
   const int width = GST_VIDEO_FRAME_WIDTH(frame), height = GST_VIDEO_FRAME_HEIGHT(frame);
   const avts::RgbImage image{static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(frame, 0)), width, height,
