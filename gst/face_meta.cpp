@@ -80,4 +80,9 @@ std::vector<avts::TrackedFace> faces_on(GstBuffer* buffer, GQuark roi_type) {
   return faces;
 }
 
+avts::FrameView view_of(GstBuffer* buffer, int width, int height, const avts::VideoFrontEndConfig& config,
+                        avts::MouthFraming& framing, avts::FrameRegion* mouth) {
+  return framing.view(faces_on(buffer, g_quark_from_static_string(kFaceRoiType)), width, height, config, mouth);
+}
+
 }  // namespace avts_gst

@@ -21,4 +21,9 @@ void attach_face(GstBuffer* buffer, const avts::TrackedFace& face, int frame_wid
 // The regions of interest of type `roi_type` on `buffer`, as faces.
 std::vector<avts::TrackedFace> faces_on(GstBuffer* buffer, GQuark roi_type);
 
+// What the network sees of `buffer`'s frame (width x height) through `framing`, from the faces
+// on it: as avtsvideofeat and avtstrain both take it.
+avts::FrameView view_of(GstBuffer* buffer, int width, int height, const avts::VideoFrontEndConfig& config,
+                        avts::MouthFraming& framing, avts::FrameRegion* mouth);
+
 }  // namespace avts_gst

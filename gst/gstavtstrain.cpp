@@ -381,15 +381,13 @@ static GstFlowReturn gst_avts_train_chain(GstPad* pad, GstObject* parent, GstBuf
         const int64_t duration =
             GST_BUFFER_DURATION_IS_VALID(buffer) ? static_cast<int64_t>(GST_BUFFER_DURATION(buffer)) : -1;
         // Faces on the frames (avtsdatasrc face-track=true): the mouth, as avtsvideofeat takes it.
-        const std::vector<avts::TrackedFace> faces =
-            avts_gst::faces_on(buffer, g_quark_from_static_string(avts_gst::kFaceRoiType));
-        avts::FrameRegion region{};
-        const bool face = st->framing.region(faces, image.width, image.height, st->model->config().video, &region);
-        // A face model trains on mouths only: a frame without a face is left out, as avtsvideofeat
-        // leaves it out.
-        const bool skip = !face && st->model->config().video.framing == "face";
+        avts::FrameRegion mouth{};
+        const avts::FrameView view =
+            avts_gst::view_of(buffer, image.width, image.height, st->model->config().video, st->framing, &mouth);
         try {
-          if (!skip) result = st->feed->push_video(static_cast<int64_t>(rt), image, duration, face ? &region : nullptr);
+          if (view != avts::FrameView::LeftOut)
+            result = st->feed->push_video(static_cast<int64_t>(rt), image, duration,
+                                          view == avts::FrameView::Mouth ? &mouth : nullptr);
         } catch (...) {
           gst_video_frame_unmap(&frame);
           throw;

@@ -115,28 +115,25 @@ static void gst_avts_video_feat_process(GstAvtsFeatureExtractor* self, GstBuffer
                              GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0)};
   const GstClockTime duration = gst_avts_video_feat_buffer_duration(self, buffer);
   // A face on the buffer (avtsfacetrack's, or another detector's): look at its mouth.
-  const std::vector<avts::TrackedFace> faces =
-      avts_gst::faces_on(buffer, g_quark_from_static_string(avts_gst::kFaceRoiType));
-  avts::FrameRegion region{};
-  const bool face = st->framing.region(faces, image.width, image.height, st->front_end, &region);
-  st->seen_face |= face;
+  avts::FrameRegion mouth{};
+  const avts::FrameView view = avts_gst::view_of(buffer, image.width, image.height, st->front_end, st->framing, &mouth);
+  st->seen_face |= view == avts::FrameView::Mouth;
   if (!st->seen_face && st->front_end.framing == "face" && ++st->frames_without_faces == FRAMES_BEFORE_NO_FACE_WARNING)
     GST_ELEMENT_WARNING(self, STREAM, FORMAT,
                         ("The model looks at the mouth of a face, but no faces come with the video."),
                         ("%d frames without face metadata: put avtsfacetrack before avtsvideofeat (the model's "
                          "framing is \"face\"); until then no video features are made.",
                          FRAMES_BEFORE_NO_FACE_WARNING));
-  // A model that looks at mouths judges no picture without one: the frame is left out (the last
-  // face's frame holds over short dropouts; a second without faces is a gap, so no windows, and
-  // avtssync's verdict is inconclusive).
-  if (!face && st->front_end.framing == "face") {
+  // Left out, the last face's frame holds over short dropouts; a second without faces is a gap,
+  // so no windows, and avtssync's verdict is inconclusive.
+  if (view == avts::FrameView::LeftOut) {
     gst_video_frame_unmap(&frame);
     return;
   }
   try {
     st->featurizer->push(static_cast<int64_t>(pts), image, rows,
                          GST_CLOCK_TIME_IS_VALID(duration) ? static_cast<int64_t>(duration) : -1,
-                         face ? &region : nullptr);
+                         view == avts::FrameView::Mouth ? &mouth : nullptr);
   } catch (...) {
     gst_video_frame_unmap(&frame);
     throw;

@@ -27,14 +27,9 @@ void FramePreprocessor::process(const RgbImage& image, float* out, const FrameRe
                 std::to_string(image.width) + " RGB pixels");
 
   const int crop = config_.crop;
-  CropTaps taps;
-  if (region) {
-    VideoFrontEndConfig framed = config_;
-    framed.region = *region;
-    taps = crop_taps(framed, image.width, image.height);
-  } else {
-    taps = crop_taps(config_, image.width, image.height);
-  }
+  VideoFrontEndConfig framed = config_;
+  if (region) framed.region = *region;
+  const CropTaps taps = crop_taps(framed, image.width, image.height);
   const Normalisation norm = normalisation(config_);
   const size_t plane = static_cast<size_t>(crop) * crop;
   resample_rgb(image.data, image.stride, taps.x, taps.y, [&](int y, int x, const float* rgb) {

@@ -23,8 +23,7 @@ FacePoint Face::mouth() const {
   return {x + kMouthInBoxX * width, y + kMouthInBoxY * height};
 }
 
-std::array<double, 4> mouth_region(const Face& face, int frame_width, int frame_height,
-                                   const VideoFrontEndConfig& config) {
+FrameRegion mouth_region(const Face& face, int frame_width, int frame_height, const VideoFrontEndConfig& config) {
   const double w = std::max(frame_width, 1), h = std::max(frame_height, 1);
   // The front end keeps the centre crop / resize of the region's short side.
   double side = kMouthViewFaceWidths * std::max(face.width, 1.0f) * config.resize / config.crop;
@@ -50,10 +49,10 @@ const TrackedFace* FaceFollower::choose(const std::vector<TrackedFace>& faces) {
   return largest;
 }
 
-bool MouthFraming::region(const std::vector<TrackedFace>& faces, int frame_width, int frame_height,
-                          const VideoFrontEndConfig& config, FrameRegion* out) {
+FrameView MouthFraming::view(const std::vector<TrackedFace>& faces, int frame_width, int frame_height,
+                             const VideoFrontEndConfig& config, FrameRegion* mouth) {
   const TrackedFace* face = follower_.choose(faces);
-  if (!face) return false;
+  if (!face) return config.framing == "face" ? FrameView::LeftOut : FrameView::ModelRegion;
   const FrameRegion now = mouth_region(face->face, frame_width, frame_height, config);
   const auto moved = [&] {
     const double side = std::max(held_[2] * frame_width, 1.0);
@@ -65,8 +64,8 @@ bool MouthFraming::region(const std::vector<TrackedFace>& faces, int frame_width
     id_ = face->id;
     held_ = now;
   }
-  *out = held_;
-  return true;
+  *mouth = held_;
+  return FrameView::Mouth;
 }
 
 void MouthFraming::reset() {

@@ -196,6 +196,22 @@ class AvtsEval(unittest.TestCase):
         self.assertEqual(t["windows"], summary["windows"])
         self.assertLess(t["windows"], self.trial(clip, 200)["windows"])  # fewer video windows
 
+    def test_face_track_as_avts_sync(self):
+        # --face-track measures the mouth of the tracked face, the way avts sync --face-track does.
+        self.assertEqual(self.report["video-region"], "model")
+        clip = CLIPS[0]
+        manifest = self.write("face.txt", f"{clip}\n")
+        p = avts("eval", manifest, "-m", self.model, "--json", "--face-track", "--shifts", "200")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        report = json.loads(p.stdout)
+        self.assertEqual(report["video-region"], "face-track")
+        [t] = report["trials"]
+        s = avts("sync", clip, "-m", self.model, "--json", "--shift-audio", "200", "--face-track")
+        self.assertIn(s.returncode, (0, 1), s.stderr)
+        synced = json.loads(s.stdout)
+        self.assertEqual(synced["video-region"], "face-track")
+        self.assertAlmostEqual(t["offset-ms"], synced["summary"]["offset-ms"], places=6)
+
     def test_estimate_follows_the_shift(self):
         # An untrained model still has a distance curve shaped by the audio: moving the audio
         # by d moves its minimum by d. Between neighbouring shifts whose estimates are both in

@@ -9,7 +9,7 @@
 
 #include "avts/face.h"
 #include "element_test.h"
-#include "../../gst/face_meta.h"
+#include "face_meta.h"
 
 using namespace avts_test;
 

@@ -394,6 +394,47 @@ TEST_F(Train, MediaWithoutAudioIsAnError) {
   EXPECT_NE(silent.error.find("no video"), std::string::npos) << silent.error;
 }
 
+// A model that looks at mouths (framing "face") trains on the faces avtsdatasrc's tracker puts on
+// the frames; without faces it has no picture to train on: every frame is left out, as
+// avtsvideofeat leaves it out, and the files are skipped for want of video.
+TEST_F(Train, AFaceModelTrainsOnTheTrackersFacesOnly) {
+  Scratch scratch;
+  avts::ModelConfig c = TinyModel::get().model()->config();
+  c.video.framing = "face";
+  const std::string face_model = scratch.path("face.avts");
+  avts::Model::create(c, 5)->save(face_model);
+  const std::string manifest = scratch.write("m.txt", two_training_files());
+  const auto pipeline = [&](bool face_track, const std::string& output) {
+    return "avtsdatasrc name=d short-side=0 epochs=1 face-track=" + std::string(face_track ? "true" : "false") +
+           " manifest=\"" + manifest +
+           "\" d.audio_src ! t.audio_sink d.video_src ! t.video_sink avtstrain name=t model-file=\"" + face_model +
+           "\" output=\"" + output + "\" batch-size=4 progress-interval=0";
+  };
+  const std::string output = scratch.path("trained.avts");
+  TrainRun with_faces(pipeline(true, output), output);
+  ASSERT_TRUE(with_faces.run()) << with_faces.error;
+  EXPECT_TRUE(with_faces.output_at_eos);
+  guint skipped = 1;
+  GstElement* t = gst_bin_get_by_name(GST_BIN(with_faces.pipeline), "t");
+  g_object_get(t, "skipped", &skipped, nullptr);
+  gchar* framing = nullptr;
+  g_object_get(t, "framing", &framing, nullptr);
+  EXPECT_STREQ(framing, "face");
+  g_free(framing);
+  gst_object_unref(t);
+  EXPECT_EQ(skipped, 0u);
+
+  const std::string never = scratch.path("never.avts");
+  TrainRun without_faces(pipeline(false, never), never);
+  EXPECT_FALSE(without_faces.run());
+  // Which of the two says it first depends on the streams' timing: the video pad ending empty, or
+  // the epoch ending with both files skipped.
+  const bool no_video = without_faces.error.find("has no video") != std::string::npos;
+  const bool no_files = without_faces.error.find("no training files") != std::string::npos;
+  EXPECT_TRUE(no_video || no_files) << without_faces.error;
+  EXPECT_FALSE(g_file_test(never.c_str(), G_FILE_TEST_EXISTS));
+}
+
 TEST_F(Train, MissingOutputOrModelIsRefused) {
   GstElement* t = gst_element_factory_make("avtstrain", nullptr);
   ASSERT_NE(t, nullptr);

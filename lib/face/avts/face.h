@@ -57,22 +57,25 @@ class FaceFollower {
 // frames, on which the models were trained: a square centred on the mouth whose part the
 // front end keeps (its centre crop / resize) is kMouthViewFaceWidths face widths across.
 // Kept inside the frame: shifted, and shrunk only when the frame is smaller than the square.
-std::array<double, 4> mouth_region(const Face& face, int frame_width, int frame_height,
-                                   const VideoFrontEndConfig& config);
+FrameRegion mouth_region(const Face& face, int frame_width, int frame_height, const VideoFrontEndConfig& config);
 
 // Measured with YuNet on GRID's .mpg clips (360x288; faces ~116 px wide): the shipped model's
 // fixed region shows 1.1 face widths around the mouth.
 constexpr double kMouthViewFaceWidths = 1.1;
 
-// The region each frame shows of the followed face: mouth_region(), held still while the face
-// stays within a deadband of it, so that a steady head gives a steady crop and the network's
+// What the network sees of one frame: the model's fixed region, a face's mouth, or nothing (a
+// model whose framing is "face" judges no picture without a face: the frame is left out).
+enum class FrameView { ModelRegion, Mouth, LeftOut };
+
+// The view of each frame of one stream: the followed face's mouth_region(), held still while the
+// face stays within a deadband of it, so that a steady head gives a steady crop and the network's
 // motion input shows the lips moving, not the crop. One rule for avtsvideofeat and avtstrain.
 class MouthFraming {
  public:
   explicit MouthFraming(int face_id = -1) : follower_(face_id) {}
-  // This frame's region; false when no face is followed (the model's fixed region then).
-  bool region(const std::vector<TrackedFace>& faces, int frame_width, int frame_height,
-              const VideoFrontEndConfig& config, FrameRegion* out);
+  // This frame's view; for FrameView::Mouth, `mouth` is set.
+  FrameView view(const std::vector<TrackedFace>& faces, int frame_width, int frame_height,
+                 const VideoFrontEndConfig& config, FrameRegion* mouth);
   void reset();
 
  private:

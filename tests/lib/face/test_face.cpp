@@ -319,22 +319,33 @@ TEST(MouthFraming, HoldsTheCropWhileTheFaceStaysAndMovesWithIt) {
   avts::MouthFraming framing;
   const avts::VideoFrontEndConfig c = front_end();
   avts::FrameRegion first{}, r{};
-  EXPECT_FALSE(framing.region({}, 400, 300, c, &r));  // no face: the model's region
+  EXPECT_EQ(framing.view({}, 400, 300, c, &r), avts::FrameView::ModelRegion);  // no face: the model's region
   avts::TrackedFace t = tracked(1, 100);
   t.face.x = 100;
   t.face.y = 50;
-  ASSERT_TRUE(framing.region({t}, 400, 300, c, &first));
+  ASSERT_EQ(framing.view({t}, 400, 300, c, &first), avts::FrameView::Mouth);
   EXPECT_EQ(first, avts::mouth_region(t.face, 400, 300, c));
   t.face.x += 2;  // detection noise: the crop stays
   t.face.width += 2;
-  ASSERT_TRUE(framing.region({t}, 400, 300, c, &r));
+  ASSERT_EQ(framing.view({t}, 400, 300, c, &r), avts::FrameView::Mouth);
   EXPECT_EQ(r, first);
   t.face.x += 30;  // the head moved
-  ASSERT_TRUE(framing.region({t}, 400, 300, c, &r));
+  ASSERT_EQ(framing.view({t}, 400, 300, c, &r), avts::FrameView::Mouth);
   EXPECT_EQ(r, avts::mouth_region(t.face, 400, 300, c));
   avts::TrackedFace other = tracked(2, 120);  // another face: its own crop at once
-  ASSERT_TRUE(framing.region({other}, 400, 300, c, &r));
+  ASSERT_EQ(framing.view({other}, 400, 300, c, &r), avts::FrameView::Mouth);
   EXPECT_EQ(r, avts::mouth_region(other.face, 400, 300, c));
+}
+
+// A model trained on mouths judges no picture without a face: such frames are left out.
+TEST(MouthFraming, AFaceModelLeavesFramesWithoutAFaceOut) {
+  avts::MouthFraming framing;
+  avts::VideoFrontEndConfig c = front_end();
+  c.framing = "face";
+  avts::FrameRegion r{};
+  EXPECT_EQ(framing.view({}, 400, 300, c, &r), avts::FrameView::LeftOut);
+  EXPECT_EQ(framing.view({tracked(1, 100)}, 400, 300, c, &r), avts::FrameView::Mouth);
+  EXPECT_EQ(framing.view({}, 400, 300, c, &r), avts::FrameView::LeftOut);
 }
 
 }  // namespace
