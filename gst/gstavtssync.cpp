@@ -13,6 +13,31 @@
  * lines), and at EOS a whole-stream `avts-sync-summary` message and a last JSON line with
  * "summary": true.
  *
+ * ## The `avts-sync` message (one per report)
+ * - timestamp, running-time (#GstClockTime): start of the interval reported, in running time
+ * - stream-time (#GstClockTime): the same instant in the video pad's stream time
+ * - duration (#GstClockTime): the interval
+ * - offset-ms (double): positive = audio early; argmin of the distance curve averaged over
+ *   the video windows of the last `context` ms, refined below one audio hop
+ * - confidence (double): median minus minimum of that curve; probability (double): a
+ *   logistic of it, 0.5 at min-confidence
+ * - status (string): ok, warn, fail or inconclusive (confidence below min-confidence);
+ *   standard (string): the tolerance judged against
+ * - out-of-range (boolean): the minimum is at +-max-offset; offset-ms is the edge, not an estimate
+ * - sign (string), audio-hop-ms (double), windows (int): video windows averaged
+ *
+ * ## The `avts-sync-summary` message (at EOS)
+ * The whole stream's offset-ms, confidence, probability, out-of-range, status, standard, sign
+ * and audio-hop-ms as above, from the mean curve of every window judged, and:
+ * - timestamp, duration (#GstClockTime): first report's start, span of the reports
+ * - spread-ms (double): interquartile range of the confident reports' offsets;
+ *   drift-ms-per-min (double): their slope; steps (int): jumps of the offset
+ * - windows, windows-skipped (int64): video windows judged, and skipped for lack of audio
+ * - reports (int), inconclusive-share (double)
+ * - curve (#GstValueArray of double): the mean distance curve, point k at offset
+ *   curve-first-offset-ms - k * curve-hop-ms (doubles); window-minima (#GstValueArray of
+ *   int64): per point, the windows whose own curve has its minimum there
+ *
  * ## Example pipeline
  * |[
  * gst-launch-1.0 -m uridecodebin uri=file:///clip.mp4 name=d \
@@ -26,6 +51,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "avts/error.h"
@@ -266,8 +292,27 @@ static GstStructure* report_structure(GstAvtsSync* self, const avts::SyncReport&
                            r.windows, nullptr);
 }
 
+// A GST_TYPE_ARRAY of `values` (doubles or int64s) set as field `name` of `st`.
+template <typename T>
+static void set_array(GstStructure* st, const char* name, const std::vector<T>& values) {
+  GValue array = G_VALUE_INIT, item = G_VALUE_INIT;
+  g_value_init(&array, GST_TYPE_ARRAY);
+  for (const T v : values) {
+    if constexpr (std::is_same_v<T, double>) {
+      g_value_init(&item, G_TYPE_DOUBLE);
+      g_value_set_double(&item, v);
+    } else {
+      g_value_init(&item, G_TYPE_INT64);
+      g_value_set_int64(&item, v);
+    }
+    gst_value_array_append_and_take_value(&array, &item);
+    item = G_VALUE_INIT;
+  }
+  gst_structure_take_value(st, name, &array);
+}
+
 static GstStructure* summary_structure(GstAvtsSync* self, const avts::SyncSummary& s) {
-  return gst_structure_new(
+  GstStructure* st = gst_structure_new(
       "avts-sync-summary", "summary", G_TYPE_BOOLEAN, TRUE, "timestamp", GST_TYPE_CLOCK_TIME,
       static_cast<GstClockTime>(s.start_ns), "duration", GST_TYPE_CLOCK_TIME, static_cast<GstClockTime>(s.duration_ns),
       "offset-ms", G_TYPE_DOUBLE, s.offset_ms, "confidence", G_TYPE_DOUBLE, s.confidence, "probability", G_TYPE_DOUBLE,
@@ -278,6 +323,11 @@ static GstStructure* summary_structure(GstAvtsSync* self, const avts::SyncSummar
       s.inconclusive_share, "status", G_TYPE_STRING, avts::sync_status_name(s.status), "standard", G_TYPE_STRING,
       avts::sync_standard_name(self->state->options.tolerance.standard), "sign", G_TYPE_STRING, avts::kSyncSign,
       "audio-hop-ms", G_TYPE_DOUBLE, audio_hop_ms(self), nullptr);
+  gst_structure_set(st, "curve-first-offset-ms", G_TYPE_DOUBLE, s.curve_first_offset_ms, "curve-hop-ms", G_TYPE_DOUBLE,
+                    s.curve_hop_ms, nullptr);
+  set_array(st, "curve", s.curve);
+  set_array(st, "window-minima", s.window_minima);
+  return st;
 }
 
 // Posts `fields` (when post-messages is on) and pushes them as a JSON line; takes `fields`.

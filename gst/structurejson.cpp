@@ -61,6 +61,15 @@ void append_value(std::string& out, const GValue* value) {
     } else {
       out += "null";
     }
+  } else if (type == GST_TYPE_ARRAY || type == GST_TYPE_LIST) {
+    const bool array = type == GST_TYPE_ARRAY;
+    const guint n = array ? gst_value_array_get_size(value) : gst_value_list_get_size(value);
+    out += '[';
+    for (guint i = 0; i < n; ++i) {
+      if (i > 0) out += ", ";
+      append_value(out, array ? gst_value_array_get_value(value, i) : gst_value_list_get_value(value, i));
+    }
+    out += ']';
   } else {
     out += "null";
   }

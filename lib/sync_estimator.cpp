@@ -96,7 +96,8 @@ struct OffsetEstimator::Impl {
   int64_t cursor = 0, first_report = 0;
 
   std::deque<Curve> context;
-  std::vector<double> whole;  // sum of every judged curve
+  std::vector<double> whole;    // sum of every judged curve
+  std::vector<int64_t> minima;  // judged windows by the shift of their own minimum
   int64_t judged = 0, skipped = 0;
   int reports = 0, inconclusive = 0;
 
@@ -213,6 +214,8 @@ struct OffsetEstimator::Impl {
       if (judge(video.front(), c.d)) {
         if (whole.empty()) whole.assign(n_shifts, 0.0);
         for (int k = 0; k < n_shifts; ++k) whole[k] += c.d[k];
+        if (minima.empty()) minima.assign(n_shifts, 0);
+        ++minima[std::min_element(c.d.begin(), c.d.end()) - c.d.begin()];
         ++judged;
         context.push_back(std::move(c));
       } else {
@@ -298,6 +301,10 @@ struct OffsetEstimator::Impl {
       std::vector<double> mean = whole;
       for (double& d : mean) d /= static_cast<double>(judged);
       fill_estimate(mean, s.offset_ms, s.confidence, s.probability, s.out_of_range);
+      s.curve = std::move(mean);
+      s.window_minima = minima;
+      s.curve_first_offset_ms = -static_cast<double>(first_shift) / 1e6;
+      s.curve_hop_ms = static_cast<double>(audio_hop) / 1e6;
     }
     if (stats) {
       s.spread_ms = stats->spread_ms();

@@ -316,6 +316,9 @@ int cmd_eval(int argc, char** argv) {
                              {"out-of-range", t.out_of_range},
                              {"windows", s.value("windows", 0)},
                              {"correct", offset_correct(t, tolerance_ms)}});
+        // The evidence behind the estimate, for studies of the confidence measure.
+        for (const char* key : {"curve-first-offset-ms", "curve-hop-ms", "curve", "window-minima"})
+          if (s.contains(key)) clip_json.back()[key] = s[key];
         clip_trials.push_back(t);
       }
       clips.push_back(std::move(clip.embeddings));

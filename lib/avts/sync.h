@@ -91,6 +91,12 @@ struct SyncSummary {
   int steps = 0;
   int64_t windows = 0;          // video windows judged
   int64_t windows_skipped = 0;  // video windows without the audio around them
+  // The mean distance curve behind offset_ms, point k at offset curve_first_offset_ms -
+  // k * curve_hop_ms (offsets, so descending), and for each point the number of judged
+  // windows whose own curve has its minimum there. Empty when nothing was judged.
+  std::vector<double> curve;
+  std::vector<int64_t> window_minima;
+  double curve_first_offset_ms = 0, curve_hop_ms = 0;
   int reports = 0;
   int inconclusive_reports = 0;
   double inconclusive_share = 0;

@@ -96,6 +96,13 @@ class AvtsEval(unittest.TestCase):
             self.assertLessEqual(abs(t["offset-ms"]), o["max-offset-ms"])
             self.assertEqual(t["correct"], t["status"] != "inconclusive" and not t["out-of-range"]
                              and abs(t["offset-ms"] - t["truth-ms"]) <= 40)
+            if t["windows"]:  # the curve behind the estimate: its minimum is the offset
+                curve, minima = t["curve"], t["window-minima"]
+                self.assertEqual(len(curve), len(minima))
+                self.assertEqual(sum(minima), t["windows"])
+                k = curve.index(min(curve))
+                self.assertLessEqual(abs(t["curve-first-offset-ms"] - k * t["curve-hop-ms"] - t["offset-ms"]),
+                                     t["curve-hop-ms"])
 
     def test_numbers_in_range(self):
         c, o = self.report["sync-classification"], self.report["offset"]

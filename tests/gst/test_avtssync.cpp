@@ -4,11 +4,13 @@
 // feature elements.
 #include <gst/check/gsttestclock.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "../lib/synthetic_sync.h"
 #include "element_test.h"
@@ -293,6 +295,13 @@ TEST_F(AvtsSync, ReportsAKnownOffsetAsMessagesAndJsonLines) {
   EXPECT_EQ(summary["windows"].get<int>() + summary["windows-skipped"].get<int>(), 60);
   for (const char* field : {"spread-ms", "drift-ms-per-min", "steps", "inconclusive-share", "confidence"})
     EXPECT_TRUE(summary.contains(field)) << field;
+  // The evidence behind the offset: the mean curve (a JSON array) and where windows agree.
+  ASSERT_TRUE(summary["curve"].is_array());
+  EXPECT_EQ(summary["curve"].size(), summary["window-minima"].size());
+  const std::vector<double> curve = summary["curve"].get<std::vector<double>>();
+  const size_t k = std::min_element(curve.begin(), curve.end()) - curve.begin();
+  EXPECT_NEAR(summary["curve-first-offset-ms"].get<double>() - k * summary["curve-hop-ms"].get<double>(), 120.0, 10.0);
+  EXPECT_GT(summary["window-minima"].get<std::vector<int64_t>>()[k], 0);
   free_all(reports);
   unref_all(out);
 }

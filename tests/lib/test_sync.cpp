@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "avts/error.h"
 #include "avts/sync.h"
@@ -340,6 +341,22 @@ TEST(SyncEstimator, SummaryCountsStepsAndSpread) {
   EXPECT_LE(still.summary.spread_ms, 4.0);
 }
 
+TEST(SyncEstimator, SummaryCarriesTheMeanCurveAndEachWindowsMinimum) {
+  const Outcome r = run_shift(80.0);
+  const SyncSummary& s = r.summary;
+  ASSERT_GT(s.windows, 0);
+  // +-600 ms in audio hops, on the offset axis (descending).
+  EXPECT_EQ(s.curve.size(), static_cast<size_t>(2 * 600 * kMs / kAudioHop + 1));
+  EXPECT_EQ(s.window_minima.size(), s.curve.size());
+  EXPECT_DOUBLE_EQ(s.curve_hop_ms, static_cast<double>(kAudioHop) / kMs);
+  EXPECT_DOUBLE_EQ(s.curve_first_offset_ms, 600.0);
+  // The curve's minimum is the reported offset, and every judged window is counted once.
+  const size_t k = std::min_element(s.curve.begin(), s.curve.end()) - s.curve.begin();
+  EXPECT_NEAR(s.curve_first_offset_ms - static_cast<double>(k) * s.curve_hop_ms, s.offset_ms, 5.0);
+  EXPECT_EQ(std::accumulate(s.window_minima.begin(), s.window_minima.end(), int64_t{0}), s.windows);
+  EXPECT_GT(s.window_minima[k], s.windows / 2);  // a clean path: windows agree
+}
+
 TEST(SyncEstimator, SummaryMeasuresDrift) {
   // Audio drifts earlier by 10 ms per minute over 3 minutes (0 -> 30 ms).
   const Path path;
@@ -453,6 +470,8 @@ TEST(SyncEstimator, EmptyStreamsGiveAnInconclusiveSummary) {
   EXPECT_EQ(s.status, SyncStatus::Inconclusive);
   EXPECT_EQ(s.reports, 0);
   EXPECT_EQ(s.windows, 0);
+  EXPECT_TRUE(s.curve.empty());
+  EXPECT_TRUE(s.window_minima.empty());
 }
 
 TEST(SyncProbability, IsMonotoneAndHalfAtTheThreshold) {
