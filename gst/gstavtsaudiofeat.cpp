@@ -5,6 +5,16 @@
  * Extracts AVTS audio features: windows of `clip_seconds` (1 s by default) starting every
  * `hop` on the timestamp grid, each turned into one row by the model's audio network.
  *
+ * ## Details
+ * Turns audio into AVTS audio features: the model's audio network (log-mel spectrogram,
+ * VGG-style CNN) applied to windows of one clip length (1 s by default) that start every 'hop'
+ * milliseconds on multiples of the hop in running time. Any raw audio (any format, rate,
+ * channel count, interleaved or not; up to 63 channels and 768 kHz) is accepted and converted
+ * internally to mono float at the model's rate (16 kHz). Output: application/x-avts-features
+ * buffers of N rows x dim float32; PTS = start of the first window, DURATION = N x hop,
+ * DISCONT after gaps (gaps up to 1 s are filled with silence, longer ones restart the window
+ * grid). At EOS the windows covered by the stream are emitted.
+ *
  * ## Example pipeline
  * |[
  * gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! audioconvert ! audioresample ! \
@@ -265,17 +275,11 @@ static void gst_avts_audio_feat_class_init(GstAvtsAudioFeatClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(
       element_class, "AVTS audio features", "Filter/Analyzer/Audio",
-      "Turns audio into AVTS audio features: the model's audio network (log-mel spectrogram, VGG-style CNN) "
-      "applied to windows of one clip length (1 s by default) that start every 'hop' milliseconds on "
-      "multiples of the hop in running time. Any raw audio (any format, rate, channel count, "
-      "interleaved or not; up to 63 channels and 768 kHz) is accepted and converted internally to mono float at the "
-      "model's rate (16 kHz). Output: application/x-avts-features buffers "
-      "of N rows x dim float32; PTS = start of the first window, DURATION = N x hop, DISCONT after gaps "
-      "(gaps up to 1 s are filled with silence, longer ones restart the window grid). At EOS the windows covered by "
-      "the stream are emitted.\n"
-      "Example: gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! avtsaudiofeat model-file=model.avts ! "
-      "fakesink",
-      "avts project");
+      "Turns audio into AVTS audio features: one row of the model's audio network per window", "avts project");
+  gst_element_class_add_static_metadata(
+      element_class, "example",
+      "gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! avtsaudiofeat model-file=model.avts ! "
+      "fakesink");
 }
 
 static void gst_avts_audio_feat_init(GstAvtsAudioFeat* self) { self->state = new AudioState(); }

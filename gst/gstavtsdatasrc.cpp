@@ -15,6 +15,18 @@
  * one DISCONT) and an `avts-epoch-end` event after each epoch; EOS after the last epoch.
  * See avtsdatasrc_events.h for the fields. avtstrain consumes them.
  *
+ * ## Details
+ * Sends the media files of a training manifest (one path or URI per line, optional split tag
+ * train / val / auto), decoded with uridecodebin: mono F32 audio on audio_src (rate from
+ * downstream, else 16 kHz) and RGB video on video_src, file after file, for 'epochs' epochs,
+ * shuffled per epoch by 'seed', 'shard' of 'num-shards' of the manifest. Before each file both
+ * pads carry a custom downstream event 'avts-file-start' (sequence, id, uri, split, epoch,
+ * epochs, index, files), then caps, a segment whose times restart at 0 and the buffers (the
+ * first one DISCONT); after each epoch an 'avts-epoch-end' event and element message (epoch,
+ * epochs, files, skipped, decoded, cache-hits); EOS after the last epoch. Files that cannot be
+ * used are skipped with a warning (its details: input, reason, skipped) and never stop the
+ * run. Decoded files are cached up to cache-size MB.
+ *
  * ## Example pipeline
  * |[
  * gst-launch-1.0 avtsdatasrc manifest=train.txt epochs=2 name=d \
@@ -696,18 +708,11 @@ static void gst_avts_data_src_class_init(GstAvtsDataSrcClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &video_src_template);
   gst_element_class_set_static_metadata(
       element_class, "AVTS training data source", "Source/Audio/Video",
-      "Sends the media files of a training manifest (one path or URI per line, optional split tag train / val / "
-      "auto), decoded with uridecodebin: mono F32 audio on audio_src (rate from downstream, else 16 kHz) and RGB "
-      "video on video_src, file after file, for 'epochs' epochs, shuffled per epoch by 'seed', 'shard' of "
-      "'num-shards' of the manifest. Before each file both pads carry a custom downstream event "
-      "'avts-file-start' (sequence, id, uri, split, epoch, epochs, index, files), then caps, a segment whose "
-      "times restart at 0 and the buffers (the first one DISCONT); after each epoch an 'avts-epoch-end' event "
-      "and element message (epoch, epochs, files, skipped, decoded, cache-hits); EOS after the last epoch. "
-      "Files that cannot be used are skipped with a warning (its details: input, reason, skipped) "
-      "and never stop the run. Decoded files are cached up to cache-size MB.\n"
-      "Example: gst-launch-1.0 avtsdatasrc manifest=train.txt epochs=2 name=d d.audio_src ! t.audio_sink "
-      "d.video_src ! t.video_sink avtstrain name=t preset=avts-compact output=model.avts",
-      "avts project");
+      "Sends the decoded media files of a training manifest, file after file, epoch after epoch", "avts project");
+  gst_element_class_add_static_metadata(
+      element_class, "example",
+      "gst-launch-1.0 avtsdatasrc manifest=train.txt epochs=2 name=d d.audio_src ! t.audio_sink "
+      "d.video_src ! t.video_sink avtstrain name=t preset=avts-compact output=model.avts");
 }
 
 static void gst_avts_data_src_init(GstAvtsDataSrc* self) {

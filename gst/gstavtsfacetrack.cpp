@@ -264,13 +264,13 @@ static void gst_avts_face_track_class_init(GstAvtsFaceTrackClass* klass) {
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
-  gst_element_class_set_static_metadata(
-      element_class, "AVTS face tracker", "Filter/Analyzer/Video",
-      "Finds and follows faces, attaching one region-of-interest meta per face. "
-      "Example: gst-launch-1.0 filesrc location=talk.mp4 ! decodebin ! videoconvert ! "
-      "video/x-raw,format=RGB ! avtsfacetrack ! avtsvideofeat model-file=model.avts ! "
-      "fakesink",
-      "avts project");
+  gst_element_class_set_static_metadata(element_class, "AVTS face tracker", "Filter/Analyzer/Video",
+                                        "Finds and follows faces, attaching one region-of-interest meta per face",
+                                        "avts project");
+  gst_element_class_add_static_metadata(
+      element_class, "example",
+      "gst-launch-1.0 filesrc location=talk.mp4 ! decodebin ! videoconvert ! video/x-raw,format=RGB ! "
+      "avtsfacetrack ! avtsvideofeat model-file=model.avts ! fakesink");
 }
 
 static void gst_avts_face_track_init(GstAvtsFaceTrack* self) {

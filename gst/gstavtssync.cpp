@@ -38,6 +38,21 @@
  *   curve-first-offset-ms - k * curve-hop-ms (doubles); window-minima (#GstValueArray of
  *   int64): per point, the windows whose own curve has its minimum there
  *
+ * ## Details
+ * Measures the audio/video offset (lip sync) from the audio and video feature streams of one
+ * AVTS model (avtsaudiofeat on audio_sink, avtsvideofeat on video_sink, aligned by running
+ * time). For every video window the distances to the audio windows within max-offset form a
+ * curve; curves are averaged over 'context' and every 'interval' a report gives offset-ms
+ * (POSITIVE = AUDIO EARLY, refined below one audio hop), confidence, probability, out-of-range
+ * and a status ok / warn / fail / inconclusive against the chosen broadcast standard, with
+ * hysteresis. Reports are 'avts-sync' element messages (fields timestamp, stream-time,
+ * running-time, duration, offset-ms, confidence, probability, status, standard, out-of-range,
+ * sign, audio-hop-ms, windows) and one JSON line per report on the src pad (text/x-raw,
+ * format=utf8); at EOS an 'avts-sync-summary' message and JSON line ("summary": true) give the
+ * whole-stream offset, spread, drift in ms per minute and step count. Latency: interval +
+ * max-offset on top of the feature elements'. Live: a stalled input is judged missing at the
+ * deadline, never waited for.
+ *
  * ## Example pipeline
  * |[
  * gst-launch-1.0 -m uridecodebin uri=file:///clip.mp4 name=d \
@@ -753,21 +768,15 @@ static void gst_avts_sync_class_init(GstAvtsSyncClass* klass) {
   gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template, GST_TYPE_AGGREGATOR_PAD);
   gst_element_class_set_static_metadata(
       element_class, "AVTS A/V sync monitor", "Filter/Analyzer/Audio/Video",
-      "Measures the audio/video offset (lip sync) from the audio and video feature streams of one AVTS model "
-      "(avtsaudiofeat on audio_sink, avtsvideofeat on video_sink, aligned by running time). For every video "
-      "window the distances to the audio windows within max-offset form a curve; curves are averaged over "
-      "'context' and every 'interval' a report gives offset-ms (POSITIVE = AUDIO EARLY, refined below one audio "
-      "hop), confidence, probability, out-of-range and a status ok / warn / fail / inconclusive against the "
-      "chosen broadcast standard, with hysteresis. Reports are 'avts-sync' element messages (fields timestamp, "
-      "stream-time, running-time, duration, offset-ms, confidence, probability, status, standard, out-of-range, "
-      "sign, audio-hop-ms, windows) and one JSON line per report on the src pad (text/x-raw, format=utf8); at "
-      "EOS an 'avts-sync-summary' message and JSON line (\"summary\": true) give the whole-stream offset, "
-      "spread, drift in ms per minute and step count. Latency: interval + max-offset on top of the feature "
-      "elements'. Live: a stalled input is judged missing at the deadline, never waited for.\n"
-      "Example: gst-launch-1.0 -m uridecodebin uri=file:///clip.mp4 name=d d. ! audioconvert ! audioresample ! "
-      "avtsaudiofeat model-file=model.avts ! sync.audio_sink d. ! videoconvert ! video/x-raw,format=RGB ! "
-      "avtsvideofeat model-file=model.avts ! sync.video_sink avtssync name=sync ! filesink location=sync.jsonl",
+      "Measures the lip-sync offset (POSITIVE = AUDIO EARLY) from the audio and video features of one "
+      "AVTS model",
       "avts project");
+  gst_element_class_add_static_metadata(
+      element_class, "example",
+      "gst-launch-1.0 -m uridecodebin uri=file:///clip.mp4 name=d d. ! audioconvert ! audioresample ! "
+      "avtsaudiofeat model-file=model.avts ! sync.audio_sink d. ! videoconvert ! video/x-raw,format=RGB "
+      "! avtsvideofeat model-file=model.avts ! sync.video_sink avtssync name=sync ! filesink "
+      "location=sync.jsonl");
 
   gst_type_mark_as_plugin_api(GST_TYPE_AVTS_SYNC_STANDARD, static_cast<GstPluginAPIFlags>(0));
 }

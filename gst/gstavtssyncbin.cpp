@@ -1,3 +1,36 @@
+/**
+ * SECTION:element-avtssyncbin
+ * @title: avtssyncbin
+ *
+ * Passes audio and video through while it measures, and with correct=true cancels, their lip-
+ * sync offset.
+ *
+ * ## Details
+ * Audio (audio_sink -> audio_src) and video (video_sink -> video_src) pass through unchanged
+ * while, inside, a tee of each feeds avtsaudiofeat and avtsvideofeat (model-file, device,
+ * audio-hop, video-hop) and avtssync (standard, max-offset, context, interval,
+ * tolerance-early, tolerance-late, min-confidence, hold, hysteresis). Its 'avts-sync' reports
+ * (offset-ms: POSITIVE = AUDIO EARLY, confidence, probability, status ok / warn / fail /
+ * inconclusive, ...) and the 'avts-sync-summary' at EOS reach the application's bus. With
+ * correct=true the bin cancels the measured offset by delaying the early stream (a pad offset
+ * on audio_src or video_src: the running time moves, buffers are untouched), slewing at most
+ * correction-rate ms per second, acting only on stable-reports sure, agreeing reports, and
+ * holding while reports are inconclusive; each change is an 'avts-sync-correction' message
+ * (applied-ms, target-ms, settled, running-time). Live pipelines: put a queue after each src
+ * pad (a delayed stream waits there) and set leaky=true so that slow analysis never holds back
+ * the pass-through. An input that never starts (no audio or no video track) is ended when the
+ * other input ends, so the analysis still finishes. Inner elements are named audio-tee,
+ * audio-queue, audio-convert, audio-features, video-tee, video-queue, video-convert,
+ * video-rgb, video-features, sync and reports.
+ *
+ * ## Example pipeline
+ * |[
+ * gst-launch-1.0 -m uridecodebin uri=file:///path/clip.mp4 name=d avtssyncbin name=s \
+ * model-file=model.avts correct=true d. ! queue ! audioconvert ! s.audio_sink d. ! queue ! \
+ * videoconvert ! s.video_sink s.audio_src ! queue ! audioconvert ! autoaudiosink s.video_src ! \
+ * queue ! videoconvert ! autovideosink
+ * ]|
+ */
 // avtssyncbin: a pass-through lip-sync monitor and corrector.
 //
 //   audio_sink -> audio-tee ----------------------------------------------------------> audio_src
@@ -644,24 +677,13 @@ static void gst_avts_sync_bin_class_init(GstAvtsSyncBinClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &video_src_template);
   gst_element_class_set_static_metadata(
       element_class, "AVTS lip-sync monitor and corrector", "Filter/Analyzer/Audio/Video",
-      "Audio (audio_sink -> audio_src) and video (video_sink -> video_src) pass through unchanged while, inside, "
-      "a tee of each feeds avtsaudiofeat and avtsvideofeat (model-file, device, audio-hop, video-hop) and avtssync "
-      "(standard, max-offset, context, interval, tolerance-early, tolerance-late, min-confidence, hold, hysteresis). "
-      "Its 'avts-sync' reports (offset-ms: POSITIVE = AUDIO EARLY, confidence, probability, status ok / warn / "
-      "fail / inconclusive, ...) and the 'avts-sync-summary' at EOS reach the application's bus. With "
-      "correct=true the bin cancels the measured offset by delaying the early stream (a pad offset on audio_src "
-      "or video_src: the running time moves, buffers are untouched), slewing at most correction-rate ms per "
-      "second, acting only on stable-reports sure, agreeing reports, and holding while reports are "
-      "inconclusive; each change is an 'avts-sync-correction' message (applied-ms, target-ms, settled, "
-      "running-time). Live pipelines: put a queue after each src pad (a delayed stream waits there) and set "
-      "leaky=true so that slow analysis never holds back the pass-through. An input that never starts (no audio or "
-      "no video track) is ended when the other input ends, so the analysis still finishes. Inner elements are named "
-      "audio-tee, "
-      "audio-queue, audio-convert, audio-features, video-tee, video-queue, video-convert, video-rgb, "
-      "video-features, sync and reports.\n"
-      "Example: gst-launch-1.0 -m uridecodebin uri=file:///path/clip.mp4 name=d avtssyncbin name=s "
-      "model-file=model.avts correct=true d. ! queue ! audioconvert ! s.audio_sink d. ! queue ! videoconvert ! "
-      "s.video_sink s.audio_src ! queue ! audioconvert ! autoaudiosink s.video_src ! queue ! videoconvert ! "
-      "autovideosink",
+      "Passes audio and video through while it measures, and with correct=true cancels, their lip-sync "
+      "offset",
       "avts project");
+  gst_element_class_add_static_metadata(
+      element_class, "example",
+      "gst-launch-1.0 -m uridecodebin uri=file:///path/clip.mp4 name=d avtssyncbin name=s "
+      "model-file=model.avts correct=true d. ! queue ! audioconvert ! s.audio_sink d. ! queue ! "
+      "videoconvert ! s.video_sink s.audio_src ! queue ! audioconvert ! autoaudiosink s.video_src ! "
+      "queue ! videoconvert ! autovideosink");
 }

@@ -6,6 +6,16 @@
  * of `clip_seconds` (1 s by default) starting every `hop` on the timestamp grid, each
  * turned into one row by the model's video network.
  *
+ * ## Details
+ * Turns RGB video of any size and frame rate (variable included) into AVTS video features.
+ * Frames are resampled by PTS to the model's rate (each model frame is the latest input frame
+ * at or before its time), resized and centre-cropped, and clips of one clip length (1 s by
+ * default) starting every 'hop' milliseconds on multiples of the hop go through the model's
+ * video network (MC3-18). Output: application/x-avts-features buffers of N rows x dim float32;
+ * PTS = start of the first clip, DURATION = N x hop, DISCONT after a timestamp going back or a
+ * jump of more than 1 s. At EOS the last frame holds until its end and the clips it completes
+ * are emitted.
+ *
  * ## Example pipeline
  * |[
  * gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! video/x-raw,format=RGB ! \
@@ -219,16 +229,11 @@ static void gst_avts_video_feat_class_init(GstAvtsVideoFeatClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(
       element_class, "AVTS video features", "Filter/Analyzer/Video",
-      "Turns RGB video of any size and frame rate (variable included) into AVTS video features. Frames are "
-      "resampled by PTS to the model's rate (each model frame is the latest input frame at or before its "
-      "time), resized and centre-cropped, and clips of one clip length (1 s by default) starting every 'hop' "
-      "milliseconds on multiples of the hop go through the model's video network (MC3-18). Output: "
-      "application/x-avts-features buffers of N rows x dim float32; PTS = start of the first clip, "
-      "DURATION = N x hop, DISCONT after a timestamp going back or a jump of more than 1 s. At EOS the last "
-      "frame holds until its end and the clips it completes are emitted.\n"
-      "Example: gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! video/x-raw,format=RGB ! "
-      "avtsvideofeat model-file=model.avts hop=200 ! fakesink",
-      "avts project");
+      "Turns video into AVTS video features: one row of the model's video network per clip", "avts project");
+  gst_element_class_add_static_metadata(
+      element_class, "example",
+      "gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! video/x-raw,format=RGB ! "
+      "avtsvideofeat model-file=model.avts hop=200 ! fakesink");
 }
 
 static void gst_avts_video_feat_init(GstAvtsVideoFeat* self) { self->state = new VideoState(); }

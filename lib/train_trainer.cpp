@@ -62,10 +62,7 @@ struct Trainer::Impl {
   Impl(std::shared_ptr<Model> m, const TrainOptions& o)
       : model(std::move(m)), net(model->impl().net), options(o), optimiser(net, o) {
     options.validate();
-    if (model->impl().precision == Precision::Float16)
-      throw Error("training in float16 needs loss scaling, which avts does not do: train in bfloat16 or float32");
-    if (model->impl().precision != Precision::Float32 && !model->impl().device.is_cuda())
-      throw Error("precision bfloat16 needs a CUDA device to train: on the CPU train in float32");
+    check_train_precision(model->impl().precision, model->impl().device.str());
     for (const auto& p : net->named_parameters())
       // The contrastive loss never reaches the fusion head: leaving it out of the gradient
       // exchange keeps it untouched by the optimiser, as in a single process.

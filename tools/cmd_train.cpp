@@ -342,10 +342,7 @@ int cmd_train(int argc, char** argv) {
   dist.check_backend(dev);
   const std::string who = speaker(dist);
   const Precision train_precision = precision_arg.empty() ? Precision::Float32 : parse_precision(precision_arg);
-  if (train_precision == Precision::Float16)
-    throw Error("--precision float16 cannot train (it would need loss scaling): use bfloat16 or float32");
-  if (train_precision != Precision::Float32 && dev.rfind("cuda", 0) != 0)
-    throw Error(std::string("--precision ") + precision_name(train_precision) + " needs --device cuda");
+  check_train_precision(train_precision, dev);  // before any file is decoded
 
   Manifest manifest = read_manifest(argv[1]);
   if (manifest.entries.empty()) throw Error("manifest '" + std::string(argv[1]) + "' lists no media files");

@@ -240,6 +240,34 @@ struct TrainProgress {
   ValidationReport validation;
 };
 
+// Training arithmetic, the one rule: float32 anywhere, bfloat16 autocast on a CUDA device
+// ("cuda", "cuda:N"), float16 never (it would need loss scaling). Throws avts::Error saying
+// what to use instead.
+void check_train_precision(Precision precision, const std::string& device);
+
+class Trainer;
+
+// Where a run starts: the checkpoint `resume` (its model, epoch and step), else the model file
+// `init` (fine-tuning), else a fresh model of `preset`.
+struct RunStart {
+  std::string resume, init, preset = "avts-compact";
+  std::string device = "cpu";  // this rank's (DistributedOptions::rank_device)
+  Precision precision = Precision::Float32;
+  uint64_t seed = 1;       // a fresh model's weights
+  std::string created_by;  // a fresh model's provenance
+};
+
+struct StartedRun {
+  std::shared_ptr<Model> model;
+  std::unique_ptr<Trainer> resumed;  // a resumed run's trainer (it joined its group when `options` say so)
+  int first_epoch = 0;               // the epochs its checkpoint completed
+};
+
+// Checks the precision on the device, then resumes, loads or creates the model. A resumed run
+// needs options.epochs (where the whole run ends) and no `init`. Throws avts::Error that
+// names what is wrong (a missing or damaged file, a bad combination).
+StartedRun start_run(const RunStart& start, const TrainOptions& options);
+
 class Trainer {
  public:
   // Trains `model` in place (its weights, and its config's threshold and provenance).

@@ -180,9 +180,9 @@ class AvtsCommand(unittest.TestCase):
             (["features", MPG, "-m", self.model, "--precision", "half", "-o", self.out("x.npy")],
              "unknown precision 'half' (use float32, bfloat16 or float16)"),
             (["train", manifest, "-o", self.out("t.avts"), "--precision", "bfloat16"],
-             "--precision bfloat16 needs --device cuda"),
+             "precision bfloat16 needs a CUDA device to train"),
             (["train", manifest, "-o", self.out("t.avts"), "--precision", "float16", "--device", "cuda"],
-             "--precision float16 cannot train"),
+             "precision float16 cannot train"),
         ]
         for args, expected in cases:
             p = avts(*args, check=False)

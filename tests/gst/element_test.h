@@ -162,6 +162,19 @@ inline std::string caps_string(const GstStructure* s, const char* field) {
 }
 
 // The property's blurb is documentation: it must say something.
+// As GStreamer's own elements: a description of one sentence, and (gst-inspect-1.0 shows it as
+// "Example") a pipeline to start from.
+inline void expect_metadata(GstElementClass* klass) {
+  const std::string description = gst_element_class_get_metadata(klass, GST_ELEMENT_METADATA_DESCRIPTION);
+  EXPECT_GT(description.size(), 30u);
+  EXPECT_LT(description.size(), 160u) << description;
+  EXPECT_EQ(description.find(". "), std::string::npos) << "more than one sentence: " << description;
+  EXPECT_EQ(description.find('\n'), std::string::npos) << description;
+  const gchar* example = gst_element_class_get_metadata(klass, "example");
+  ASSERT_NE(example, nullptr) << "no example pipeline";
+  EXPECT_EQ(std::string(example).rfind("gst-launch-1.0 ", 0), 0u) << example;
+}
+
 inline void expect_documented(GstElement* element) {
   guint n = 0;
   GParamSpec** specs = g_object_class_list_properties(G_OBJECT_GET_CLASS(element), &n);
@@ -173,8 +186,7 @@ inline void expect_documented(GstElement* element) {
   }
   g_free(specs);
   GstElementClass* klass = GST_ELEMENT_GET_CLASS(element);
-  const gchar* description = gst_element_class_get_metadata(klass, GST_ELEMENT_METADATA_DESCRIPTION);
-  EXPECT_NE(std::string(description).find("gst-launch-1.0"), std::string::npos) << "no example pipeline";
+  expect_metadata(klass);
 }
 
 }  // namespace avts_test

@@ -231,9 +231,7 @@ TEST_F(SyncBin, PadsPropertiesAndDocs) {
   }
   g_free(specs);
   EXPECT_GE(own, 20);
-  const gchar* description =
-      gst_element_class_get_metadata(GST_ELEMENT_GET_CLASS(bin), GST_ELEMENT_METADATA_DESCRIPTION);
-  EXPECT_NE(std::string(description).find("gst-launch-1.0"), std::string::npos);
+  expect_metadata(GST_ELEMENT_GET_CLASS(bin));
 
   gboolean correct = TRUE, leaky = TRUE;
   gdouble rate = 0;

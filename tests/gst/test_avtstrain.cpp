@@ -559,6 +559,6 @@ TEST_F(Train, StoppedRunSavesItsStateAndResumeGoesOn) {
   g_object_set(alone, "epochs", 5u, "model-file", TinyModel::get().path().c_str(), nullptr);
   ErrorMessage both;
   EXPECT_EQ(set_state_in_pipeline(alone, GST_STATE_READY, &both), GST_STATE_CHANGE_FAILURE);
-  EXPECT_NE(both.text.find("resume and model-file exclude each other"), std::string::npos) << both.text;
+  EXPECT_NE(both.text.find("resume and model-file (--init) exclude each other"), std::string::npos) << both.text;
   gst_object_unref(alone);
 }

@@ -222,6 +222,47 @@ TEST(TrainRun, UnusableInputIsReported) {
   EXPECT_THROW(Trainer(Model::create(tiny_train_config(), 1), o), Error);
 }
 
+// The one precision rule, and where a run starts: a fresh preset model, a model file, a checkpoint.
+TEST(TrainRun, StartRunChecksPrecisionAndFindsItsModel) {
+  Model::set_threads(1);
+  EXPECT_NO_THROW(check_train_precision(Precision::Float32, "cpu"));
+  EXPECT_NO_THROW(check_train_precision(Precision::BFloat16, "cuda:1"));
+  EXPECT_THROW(check_train_precision(Precision::BFloat16, "cpu"), Error);
+  EXPECT_THROW(check_train_precision(Precision::Float16, "cuda"), Error);
+
+  const TempDir dir("avts-train-start-");
+  TrainOptions o = quick_options();
+  RunStart fresh;
+  fresh.preset = "avts-compact";
+  fresh.seed = 4;
+  fresh.created_by = "test";
+  const StartedRun a = start_run(fresh, o);
+  ASSERT_TRUE(a.model);
+  EXPECT_FALSE(a.resumed);
+  EXPECT_EQ(a.first_epoch, 0);
+  EXPECT_EQ(a.model->config().preset, "avts-compact");
+  EXPECT_EQ(a.model->config().provenance.at("created-by"), "test");
+
+  RunStart from_file;
+  from_file.init = dir.path() + "/start.avts";
+  EXPECT_THROW(start_run(from_file, o), Error);  // not there yet
+  a.model->save(from_file.init);
+  EXPECT_EQ(start_run(from_file, o).model->id(), a.model->id());
+
+  RunStart resumed;
+  resumed.resume = dir.path() + "/run.ckpt";
+  resumed.init = from_file.init;
+  try {
+    start_run(resumed, o);
+    FAIL() << "a checkpoint and a model file were both accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("exclude each other"), std::string::npos) << e.what();
+  }
+  RunStart bf16 = fresh;
+  bf16.precision = Precision::BFloat16;
+  EXPECT_THROW(start_run(bf16, o), Error);
+}
+
 TEST(TrainRun, AutoSplitSendsAShareToValidation) {
   Model::set_threads(1);
   TrainOptions o = quick_options();
