@@ -61,10 +61,10 @@
 #include "avts/face.h"
 #include "avts/model.h"
 #include "avts/train.h"
+#include "avts/train_feed.h"
 #include "avtsprecision.h"
 #include "avtsdatasrc_events.h"
 #include "avtstrain_enums.h"
-#include "avtstrain_feed.h"
 #include "avtstrain_messages.h"
 #include "avtstrain_settings.h"
 #include "face_meta.h"
@@ -72,8 +72,8 @@
 GST_DEBUG_CATEGORY_STATIC(gst_avts_train_debug);
 #define GST_CAT_DEFAULT gst_avts_train_debug
 
-using avts_gst::Stream;
-using avts_gst::TrainFeed;
+using Stream = avts::FeedStream;
+using avts::TrainFeed;
 
 enum { PROP_EPOCH = PROP_SETTINGS_END, PROP_STEP, PROP_SKIPPED, PROP_FRAMING };
 
@@ -307,7 +307,7 @@ static TrainFeed::Result handle_mark(GstAvtsTrain* self, Stream s, GstEvent* eve
                         ": set avtsdatasrc's first-epoch=" + std::to_string(st->first_epoch));
     if (s == Stream::Audio && file.files > 0) st->epoch_fraction = static_cast<double>(file.index) / file.files;
     if (s == Stream::Video) st->framing.reset();
-    GST_DEBUG_OBJECT(self, "%s: file %" G_GUINT64_FORMAT " %s (epoch %d)", avts_gst::stream_name(s), file.sequence,
+    GST_DEBUG_OBJECT(self, "%s: file %" G_GUINT64_FORMAT " %s (epoch %d)", avts::feed_stream_name(s), file.sequence,
                      file.id.c_str(), file.epoch);
     return st->feed->file_start(s, static_cast<int64_t>(file.sequence), file.id, avts::parse_split(file.split),
                                 file.epochs);
@@ -491,7 +491,7 @@ static gboolean start_run(GstAvtsTrain* self) {
   GST_OBJECT_LOCK(self);
   st->run = st->settings;
   GST_OBJECT_UNLOCK(self);
-  avts_gst::FeedOptions options;
+  avts::FeedOptions options;
   options.train = train_options(self, st->run);
   options.chunk_seconds = st->run.chunk;
   try {
@@ -501,7 +501,7 @@ static gboolean start_run(GstAvtsTrain* self) {
     // Data-parallel when a launcher (torchrun, Slurm) says so; the trainer joins the group
     // when the first file arrives.
     options.train.distributed = distributed_options(st->run);
-    avts_gst::FeedCallbacks callbacks;
+    avts::FeedCallbacks callbacks;
     callbacks.started = [self](int epochs) { on_started(self, epochs); };
     callbacks.progress = [self](const avts::TrainProgress& p) { on_progress(self, p); };
     callbacks.skipped = [self](const std::string& id, const std::string& why, int n) { on_skipped(self, id, why, n); };

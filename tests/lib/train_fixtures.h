@@ -58,21 +58,22 @@ struct BlinkMedia {
 
   bool on(double t) const { return std::fmod(t + phase_s + 1000 * period_s, period_s) < 0.5 * period_s; }
 
-  TrainingFile make(const ModelConfig& c, Split split, uint64_t noise_seed = 1) const {
-    TrainingFile file(c, id, split);
+  // The decoded media as a decoder delivers it: audio at `sample_rate` in chunks of 1024
+  // samples, audio(pts_ns, samples, n), then the RGB frames, video(pts_ns, frame).
+  template <typename Audio, typename Video>
+  void decode(int sample_rate, uint64_t noise_seed, Audio&& audio_out, Video&& video_out) const {
     std::mt19937 rng(static_cast<uint32_t>(noise_seed));
     std::normal_distribution<float> noise(0.0f, 1.0f);
-    const int sr = c.audio.sample_rate;
+    const int sr = sample_rate;
     const int64_t delay_ns = static_cast<int64_t>(std::llround(audio_delay_s * 1e9));
     std::vector<float> audio(static_cast<size_t>(seconds * sr));
     for (size_t i = 0; i < audio.size(); ++i) {
       const double t = static_cast<double>(i) / sr + audio_delay_s;
       audio[i] = 0.01f * noise(rng) + (on(t) ? 0.3f * static_cast<float>(std::sin(2 * M_PI * 1000.0 * t)) : 0.0f);
     }
-    // Audio in chunks of 1024 samples, as a decoder delivers it.
     for (size_t i = 0; i < audio.size(); i += 1024)
-      file.push_audio(delay_ns + static_cast<int64_t>(std::llround(i * 1e9 / sr)), audio.data() + i,
-                      std::min<size_t>(1024, audio.size() - i));
+      audio_out(delay_ns + static_cast<int64_t>(std::llround(i * 1e9 / sr)), audio.data() + i,
+                std::min<size_t>(1024, audio.size() - i));
     std::vector<uint8_t> rgb(static_cast<size_t>(width) * height * 3);
     std::vector<float> grain(rgb.size() * 2);  // sensor noise, a random window of it per frame
     for (float& g : grain) g = 8.0f * noise(rng);
@@ -83,8 +84,16 @@ struct BlinkMedia {
       const float level = on(t) ? 200.0f : 60.0f;
       const float* g = grain.data() + offset(rng);
       for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>(std::clamp(level + g[i], 0.0f, 255.0f));
-      file.push_video(static_cast<int64_t>(std::llround(t * 1e9)), RgbImage{rgb.data(), width, height, 3 * width});
+      video_out(static_cast<int64_t>(std::llround(t * 1e9)), RgbImage{rgb.data(), width, height, 3 * width});
     }
+  }
+
+  TrainingFile make(const ModelConfig& c, Split split, uint64_t noise_seed = 1) const {
+    TrainingFile file(c, id, split);
+    decode(
+        c.audio.sample_rate, noise_seed,
+        [&](int64_t pts, const float* samples, size_t n) { file.push_audio(pts, samples, n); },
+        [&](int64_t pts, const RgbImage& frame) { file.push_video(pts, frame); });
     return file;
   }
 };

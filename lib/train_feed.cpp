@@ -1,30 +1,25 @@
-#include "avtstrain_feed.h"
+#include "avts/train_feed.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "avts/error.h"
 #include "avts/model.h"
+#include "media_timeline.h"
 
-namespace avts_gst {
+namespace avts {
 
-using avts::Error;
+using timeline::kSecondNs;
 
-namespace {
+const char* feed_stream_name(FeedStream s) { return s == FeedStream::Audio ? "audio" : "video"; }
 
-constexpr int64_t kSecond = 1'000'000'000;
-
-}  // namespace
-
-const char* stream_name(Stream s) { return s == Stream::Audio ? "audio" : "video"; }
-
-TrainFeed::TrainFeed(std::shared_ptr<avts::Model> model, const FeedOptions& options, FeedCallbacks callbacks)
+TrainFeed::TrainFeed(std::shared_ptr<Model> model, const FeedOptions& options, FeedCallbacks callbacks)
     : model_(std::move(model)), options_(options), callbacks_(std::move(callbacks)) {
   if (!(options_.chunk_seconds >= model_->config().clip_seconds))
     throw Error("chunk must be at least one clip (" + std::to_string(model_->config().clip_seconds) + " s)");
 }
 
-TrainFeed::TrainFeed(std::unique_ptr<avts::Trainer> resumed, const FeedOptions& options, FeedCallbacks callbacks)
+TrainFeed::TrainFeed(std::unique_ptr<Trainer> resumed, const FeedOptions& options, FeedCallbacks callbacks)
     : TrainFeed(resumed->model(), options, std::move(callbacks)) {
   resumed_ = std::move(resumed);
 }
@@ -41,38 +36,39 @@ void TrainFeed::create_trainer(int epochs) {
   if (resumed_) {
     trainer_ = std::move(resumed_);
   } else {
-    avts::TrainOptions o = options_.train;
+    TrainOptions o = options_.train;
     if (o.epochs <= 0) o.epochs = std::max(epochs, 1);
-    trainer_ = std::make_unique<avts::Trainer>(model_, o);
+    trainer_ = std::make_unique<Trainer>(model_, o);
   }
   if (callbacks_.progress) trainer_->set_progress(callbacks_.progress);
   if (callbacks_.started) callbacks_.started(trainer_->options().epochs);
 }
 
-TrainFeed::Result TrainFeed::file_start(Stream s, int64_t sequence, const std::string& id, avts::Split split,
+TrainFeed::Result TrainFeed::file_start(FeedStream s, int64_t sequence, const std::string& id, Split split,
                                         int epochs) {
   std::unique_lock<std::mutex> lock(lock_);
   if (mode_ == Mode::Chunks)
-    throw Error(std::string(stream_name(s)) + ": an avts-file-start mark came after media without marks");
+    throw Error(std::string(feed_stream_name(s)) + ": an avts-file-start mark came after media without marks");
   mode_ = Mode::Marks;
   if (!trainer_) create_trainer(epochs);
   return enter(lock, s, sequence, /*epoch_end=*/false, id, split);
 }
 
-TrainFeed::Result TrainFeed::epoch_end(Stream s, int64_t sequence) {
+TrainFeed::Result TrainFeed::epoch_end(FeedStream s, int64_t sequence) {
   std::unique_lock<std::mutex> lock(lock_);
-  if (mode_ != Mode::Marks) throw Error(std::string(stream_name(s)) + ": an avts-epoch-end mark without file marks");
-  return enter(lock, s, sequence, /*epoch_end=*/true, "", avts::Split::Auto);
+  if (mode_ != Mode::Marks)
+    throw Error(std::string(feed_stream_name(s)) + ": an avts-epoch-end mark without file marks");
+  return enter(lock, s, sequence, /*epoch_end=*/true, "", Split::Auto);
 }
 
 // The stream moves on to mark `key`: the entry is created by whichever stream gets there
 // first, and what both streams have now passed goes to the trainer.
-TrainFeed::Result TrainFeed::enter(std::unique_lock<std::mutex>& lock, Stream s, int64_t key, bool epoch_end,
-                                   const std::string& id, avts::Split split) {
+TrainFeed::Result TrainFeed::enter(std::unique_lock<std::mutex>& lock, FeedStream s, int64_t key, bool epoch_end,
+                                   const std::string& id, Split split) {
   Cursor& me = cursors_[static_cast<int>(s)];
   me.begun = true;
   if (key <= me.position)
-    throw Error(std::string(stream_name(s)) + ": mark " + std::to_string(key) + " after mark " +
+    throw Error(std::string(feed_stream_name(s)) + ": mark " + std::to_string(key) + " after mark " +
                 std::to_string(me.position) + ": marks must increase");
   if (!epoch_end) wait_for_other(lock, s);
   if (const Result r = state(); r != Result::Ok) return r;
@@ -81,7 +77,7 @@ TrainFeed::Result TrainFeed::enter(std::unique_lock<std::mutex>& lock, Stream s,
     Pending p;
     p.epoch_end = epoch_end;
     if (!epoch_end) {
-      p.file = std::make_unique<avts::TrainingFile>(model_->config(), id, split);
+      p.file = std::make_unique<TrainingFile>(model_->config(), id, split);
       ++pending_files_;
     }
     pending_.emplace(key, std::move(p));
@@ -92,8 +88,8 @@ TrainFeed::Result TrainFeed::enter(std::unique_lock<std::mutex>& lock, Stream s,
 
 // Holds the stream that is ahead while too many files are open; a stream that never began
 // is given start_timeout to begin, then its media counts as missing.
-void TrainFeed::wait_for_other(std::unique_lock<std::mutex>& lock, Stream s) {
-  const Stream o = s == Stream::Audio ? Stream::Video : Stream::Audio;
+void TrainFeed::wait_for_other(std::unique_lock<std::mutex>& lock, FeedStream s) {
+  const FeedStream o = s == FeedStream::Audio ? FeedStream::Video : FeedStream::Audio;
   const Cursor& me = cursors_[static_cast<int>(s)];
   const Cursor& other = cursors_[static_cast<int>(o)];
   const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
@@ -102,15 +98,15 @@ void TrainFeed::wait_for_other(std::unique_lock<std::mutex>& lock, Stream s) {
     if (other.begun) {
       moved_.wait(lock);
     } else if (moved_.wait_until(lock, deadline) == std::cv_status::timeout && !other.begun) {
-      throw Error(std::string("the media has no ") + stream_name(o) + ": " + stream_name(o) +
-                  "_sink got nothing while " + stream_name(s) + "_sink received " + std::to_string(pending_files_) +
-                  " files");
+      throw Error(std::string("the media has no ") + feed_stream_name(o) + ": " + feed_stream_name(o) +
+                  "_sink got nothing while " + feed_stream_name(s) + "_sink received " +
+                  std::to_string(pending_files_) + " files");
     }
   }
 }
 
-TrainFeed::Result TrainFeed::chunk_of(std::unique_lock<std::mutex>& lock, Stream s, int64_t running_time,
-                                      avts::TrainingFile** file) {
+TrainFeed::Result TrainFeed::chunk_of(std::unique_lock<std::mutex>& lock, FeedStream s, int64_t running_time,
+                                      TrainingFile** file) {
   if (mode_ == Mode::Marks) {
     // avtsdatasrc: media between marks belongs to the file entered last.
     const auto it = pending_.find(cursors_[static_cast<int>(s)].position);
@@ -119,11 +115,11 @@ TrainFeed::Result TrainFeed::chunk_of(std::unique_lock<std::mutex>& lock, Stream
   }
   mode_ = Mode::Chunks;
   if (!trainer_) create_trainer(0);
-  const auto chunk_ns = static_cast<int64_t>(std::llround(options_.chunk_seconds * kSecond));
+  const auto chunk_ns = static_cast<int64_t>(std::llround(options_.chunk_seconds * kSecondNs));
   const int64_t key = std::max<int64_t>(running_time, 0) / chunk_ns;
   Cursor& me = cursors_[static_cast<int>(s)];
   if (key > me.position) {  // (time going back stays in the current chunk)
-    const Result r = enter(lock, s, key, /*epoch_end=*/false, "chunk-" + std::to_string(key), avts::Split::Train);
+    const Result r = enter(lock, s, key, /*epoch_end=*/false, "chunk-" + std::to_string(key), Split::Train);
     if (r != Result::Ok) return r;
   }
   *file = pending_.at(me.position).file.get();
@@ -132,42 +128,42 @@ TrainFeed::Result TrainFeed::chunk_of(std::unique_lock<std::mutex>& lock, Stream
 
 TrainFeed::Result TrainFeed::push_audio(int64_t running_time, const float* samples, size_t n) {
   std::unique_lock<std::mutex> lock(lock_);
-  Cursor& me = cursors_[static_cast<int>(Stream::Audio)];
+  Cursor& me = cursors_[static_cast<int>(FeedStream::Audio)];
   me.begun = true;
   ++me.buffers;
   const int64_t rate = model_->config().audio.sample_rate;
-  const auto chunk_ns = static_cast<int64_t>(std::llround(options_.chunk_seconds * kSecond));
+  const auto chunk_ns = static_cast<int64_t>(std::llround(options_.chunk_seconds * kSecondNs));
   // Without marks a buffer across a chunk boundary is split there.
   while (n > 0) {
-    avts::TrainingFile* file = nullptr;
-    if (const Result r = chunk_of(lock, Stream::Audio, running_time, &file); r != Result::Ok) return r;
+    TrainingFile* file = nullptr;
+    if (const Result r = chunk_of(lock, FeedStream::Audio, running_time, &file); r != Result::Ok) return r;
     if (!file) return Result::Ok;  // between an epoch end and the next file: nothing to add to
     size_t take = n;
     if (mode_ == Mode::Chunks) {
       const int64_t left = (me.position + 1) * chunk_ns - running_time;
-      take = std::clamp<size_t>(static_cast<size_t>((left * rate + kSecond - 1) / kSecond), 1, n);
+      take = std::clamp<size_t>(static_cast<size_t>((left * rate + kSecondNs - 1) / kSecondNs), 1, n);
     }
     file->push_audio(running_time, samples, take);
     samples += take;
     n -= take;
-    running_time += static_cast<int64_t>(take) * kSecond / rate;
+    running_time += static_cast<int64_t>(take) * kSecondNs / rate;
   }
   return Result::Ok;
 }
 
-TrainFeed::Result TrainFeed::push_video(int64_t running_time, const avts::RgbImage& frame, int64_t duration,
-                                        const avts::FrameRegion* region) {
+TrainFeed::Result TrainFeed::push_video(int64_t running_time, const RgbImage& frame, int64_t duration,
+                                        const FrameRegion* region) {
   std::unique_lock<std::mutex> lock(lock_);
-  Cursor& me = cursors_[static_cast<int>(Stream::Video)];
+  Cursor& me = cursors_[static_cast<int>(FeedStream::Video)];
   me.begun = true;
   ++me.buffers;
-  avts::TrainingFile* file = nullptr;
-  if (const Result r = chunk_of(lock, Stream::Video, running_time, &file); r != Result::Ok) return r;
+  TrainingFile* file = nullptr;
+  if (const Result r = chunk_of(lock, FeedStream::Video, running_time, &file); r != Result::Ok) return r;
   if (file) file->push_video(running_time, frame, duration, region);
   return Result::Ok;
 }
 
-void TrainFeed::begin(Stream s) {
+void TrainFeed::begin(FeedStream s) {
   std::lock_guard<std::mutex> guard(lock_);
   cursors_[static_cast<int>(s)].begun = true;
   moved_.notify_all();
@@ -183,7 +179,7 @@ void TrainFeed::complete() {
     const int64_t key = it->first;
     const bool epoch_end = it->second.epoch_end;
     if (!passed(cursors_[0], key, epoch_end) || !passed(cursors_[1], key, epoch_end)) break;
-    std::unique_ptr<avts::TrainingFile> file = std::move(it->second.file);
+    std::unique_ptr<TrainingFile> file = std::move(it->second.file);
     pending_.erase(it);
     if (epoch_end) {
       end_epoch();
@@ -195,7 +191,7 @@ void TrainFeed::complete() {
   moved_.notify_all();
 }
 
-void TrainFeed::add(std::unique_ptr<avts::TrainingFile> file) {
+void TrainFeed::add(std::unique_ptr<TrainingFile> file) {
   if (!trainer_ || trainer_->finished()) return;
   const std::string id = file->id();
   std::string why;
@@ -205,7 +201,7 @@ void TrainFeed::add(std::unique_ptr<avts::TrainingFile> file) {
       return;
     }
     why = "shorter than one clip (" + std::to_string(std::lround(model_->config().clip_seconds * 1000)) + " ms)";
-  } catch (const avts::DistributedError&) {
+  } catch (const DistributedError&) {
     throw;  // the run's fault, not the file's
   } catch (const Error& e) {
     why = e.what();
@@ -224,11 +220,11 @@ void TrainFeed::skip(const std::string& id, const std::string& why) {
   if (callbacks_.skipped) callbacks_.skipped(id, why, n);
 }
 
-bool TrainFeed::end(Stream s) {
+bool TrainFeed::end(FeedStream s) {
   std::unique_lock<std::mutex> lock(lock_);
   Cursor& me = cursors_[static_cast<int>(s)];
   const Cursor& other = cursors_[1 - static_cast<int>(s)];
-  const Stream o = s == Stream::Audio ? Stream::Video : Stream::Audio;
+  const FeedStream o = s == FeedStream::Audio ? FeedStream::Video : FeedStream::Audio;
   if (me.ended) return done_;
   me.ended = true;
   moved_.notify_all();
@@ -236,13 +232,13 @@ bool TrainFeed::end(Stream s) {
   moved_.wait_until(lock, std::chrono::steady_clock::now() + options_.start_timeout,
                     [&] { return other.begun || interrupted_; });
   if (interrupted_) return false;
-  for (const Stream x : {s, o}) {
+  for (const FeedStream x : {s, o}) {
     const Cursor& c = cursors_[static_cast<int>(x)];
     const Cursor& d = cursors_[1 - static_cast<int>(x)];
     if ((c.ended || !c.begun) && c.buffers == 0 && d.buffers > 0)
-      throw Error(std::string("the media has no ") + stream_name(x) + ": " + stream_name(x) + "_sink " +
+      throw Error(std::string("the media has no ") + feed_stream_name(x) + ": " + feed_stream_name(x) + "_sink " +
                   (c.begun ? "ended without data" : "got nothing") + " while " +
-                  stream_name(x == Stream::Audio ? Stream::Video : Stream::Audio) + "_sink received " +
+                  feed_stream_name(x == FeedStream::Audio ? FeedStream::Video : FeedStream::Audio) + "_sink received " +
                   std::to_string(d.buffers) + " buffers");
   }
   if (!other.begun) throw Error("no media: audio_sink and video_sink got no data");
@@ -278,4 +274,4 @@ void TrainFeed::resume() {
 
 int TrainFeed::skipped() const { return skipped_; }
 
-}  // namespace avts_gst
+}  // namespace avts
