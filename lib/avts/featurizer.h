@@ -9,20 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "avts/feature_rows.h"
 #include "avts/model.h"
 #include "avts/video_prep.h"
 
 namespace avts {
-
-// `n` consecutive windows: window i starts at pts_ns + i * hop_ns.
-struct FeatureRows {
-  int64_t pts_ns = 0;
-  int64_t hop_ns = 0;
-  int n = 0;
-  int dim = 0;
-  bool discont = false;     // first rows after a start, a gap or a reset
-  std::vector<float> data;  // n x dim
-};
 
 struct FeaturizerOptions {
   std::string layer = "embedding";

@@ -12,7 +12,7 @@
 #include <tuple>
 #include <vector>
 
-#include "../lib/synthetic_sync.h"
+#include "../lib/sync/synthetic_sync.h"
 #include "element_test.h"
 
 using namespace avts_test;

@@ -40,7 +40,7 @@
 #include <optional>
 #include <vector>
 
-#include "avts/featurizer.h"
+#include "avts/feature_rows.h"
 #include "avts/sync_standard.h"
 
 namespace avts {

@@ -13,7 +13,7 @@
 #include <random>
 #include <vector>
 
-#include "avts/featurizer.h"
+#include "avts/feature_rows.h"
 
 namespace avts_sync_test {
 
