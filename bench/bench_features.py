@@ -32,7 +32,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "reference"))
 from avts_reference import MC3, VGG, decode_mono_16k, log_mel, mel_spectrogram  # noqa: E402
 import avts_reference  # noqa: E402
-PRESETS = {  # must match lib/config.cpp
+PRESETS = {  # must match lib/frontend/config.cpp
     "avts-compact": dict(resize=72, crop=64, video_width=16, audio_width=16, frames=5, mel_frames=20),
     "avts-mc3-18": dict(resize=128, crop=112, video_width=64, audio_width=64, frames=25, mel_frames=100),
 }

@@ -40,7 +40,7 @@ import bench_gpu  # noqa: E402
 from avts_reference import mel_spectrogram  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The compact preset (lib/config.cpp; `avts info` of a fresh avts-compact model).
+# The compact preset (lib/frontend/config.cpp; `avts info` of a fresh avts-compact model).
 RESIZE, CROP, FRAMES, WIDTH, MEL_FRAMES = 72, 64, 5, 16, 20
 # center=True: torchaudio's default centred, reflect-padded frames, as this script has always used
 # (not avts's framing, which mel_spectrogram() + log_mel() give); kept so that its numbers do not move.

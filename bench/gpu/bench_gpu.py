@@ -38,7 +38,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "reference"))
 from avts_reference import MC3, MEAN, STD, VGG, log_mel, mel_spectrogram  # noqa: E402
 
-RESIZE, CROP, FRAMES, WIDTH = 128, 112, 25, 64  # avts-mc3-18 (lib/config.cpp)
+RESIZE, CROP, FRAMES, WIDTH = 128, 112, 25, 64  # avts-mc3-18 (lib/frontend/config.cpp)
 N_MELS, MEL_FRAMES, WINDOW = 40, 100, 16240
 DTYPES = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # The PyTorch side runs on the CPU when BENCH_GPU_DEVICE=cpu: only to dry-run this script.

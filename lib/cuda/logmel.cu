@@ -1,7 +1,7 @@
 // Log-mel spectrograms of many signals at once: a kernel cuts and windows the frames into
 // n_fft-long rows, one batched cuFFT real-to-complex transform, a kernel sums the power
 // spectrum into the mel bands and takes the log. The same frames, window, filters and
-// log offset as LogMel (lib/logmel.cpp), in single precision: the quiet bands of a frame
+// log offset as LogMel (lib/frontend/logmel.cpp), in single precision: the quiet bands of a frame
 // differ by about 1e-4 in log from LogMel's double precision, as torchaudio's do.
 #include <algorithm>
 #include <cmath>

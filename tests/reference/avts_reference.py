@@ -13,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 SAMPLE_RATE, N_FFT, WIN, HOP, N_MELS, LOG_OFFSET = 16000, 512, 400, 160, 40, 1e-6
-# Video normalisation (lib/avts/config.h): per RGB channel, on values in [0, 1].
+# Video normalisation (lib/frontend/avts/config.h): per RGB channel, on values in [0, 1].
 MEAN = [0.43216, 0.394666, 0.37645]
 STD = [0.22803, 0.22145, 0.216989]
 
