@@ -222,15 +222,15 @@ void gst_avts_train_install_settings(GObjectClass* gobject_class) {
   g_object_class_install_property(
       gobject_class, PROP_CHECKPOINT,
       g_param_spec_string("checkpoint", "Checkpoint",
-                          "Trainer state (weights, optimiser, epoch, step) written after every epoch, and when "
+                          "Trainer state (weights, optimizer, epoch, step) written after every epoch, and when "
                           "the pipeline stops before the last epoch is trained (not in a data-parallel run), for "
                           "resume. Empty: none.",
                           nullptr, flags));
   g_object_class_install_property(
       gobject_class, PROP_RESUME,
       g_param_spec_string("resume", "Resume",
-                          "Checkpoint of a run to go on with (its model, optimiser, epoch and step); the settings "
-                          "that define the run (seed, loss, batch size, curriculum, optimiser, schedule, ...) must "
+                          "Checkpoint of a run to go on with (its model, optimizer, epoch and step); the settings "
+                          "that define the run (seed, loss, batch size, curriculum, optimizer, schedule, ...) must "
                           "be the saved ones, epochs says where the whole run ends. Set avtsdatasrc's first-epoch "
                           "to the epochs the checkpoint has completed (the 'epoch' property once READY). Excludes "
                           "model-file.",
@@ -251,7 +251,7 @@ void gst_avts_train_install_settings(GObjectClass* gobject_class) {
       gobject_class, PROP_PRECISION,
       g_param_spec_enum("precision", "Precision",
                         "Arithmetic of the training steps on a CUDA device: float32, or bfloat16 autocast "
-                        "(the weights and the optimiser stay float32). float16 is refused (it would need loss "
+                        "(the weights and the optimizer stay float32). float16 is refused (it would need loss "
                         "scaling); bfloat16 training needs device=cuda.",
                         GST_TYPE_AVTS_PRECISION, static_cast<gint>(avts::Precision::Float32), flags));
   g_object_class_install_property(
@@ -271,11 +271,11 @@ void gst_avts_train_install_settings(GObjectClass* gobject_class) {
   g_object_class_install_property(
       gobject_class, PROP_BATCH_SIZE,
       g_param_spec_uint("batch-size", "Batch size",
-                        "Audio/video pairs per optimiser step, half in sync and half out of sync (even).", 2, 65536,
+                        "Audio/video pairs per optimizer step, half in sync and half out of sync (even).", 2, 65536,
                         static_cast<guint>(defaults.batch_size), flags));
   g_object_class_install_property(
       gobject_class, PROP_LR,
-      g_param_spec_double("lr", "Learning rate", "Peak learning rate of the optimiser (see schedule and warmup-steps).",
+      g_param_spec_double("lr", "Learning rate", "Peak learning rate of the optimizer (see schedule and warmup-steps).",
                           1e-9, 100.0, defaults.lr, flags));
   g_object_class_install_property(
       gobject_class, PROP_CURRICULUM,
@@ -331,7 +331,7 @@ void gst_avts_train_install_settings(GObjectClass* gobject_class) {
   g_object_class_install_property(
       gobject_class, PROP_WEIGHT_DECAY,
       g_param_spec_double("weight-decay", "Weight decay",
-                          "Weight decay of the optimiser (L2 for sgd, decoupled for adamw); 0 turns it off.", 0.0, 1.0,
+                          "Weight decay of the optimizer (L2 for sgd, decoupled for adamw); 0 turns it off.", 0.0, 1.0,
                           defaults.weight_decay, flags));
   g_object_class_install_property(
       gobject_class, PROP_WARMUP_STEPS,
@@ -361,7 +361,7 @@ void gst_avts_train_install_settings(GObjectClass* gobject_class) {
       gobject_class, PROP_PROGRESS_INTERVAL,
       g_param_spec_uint("progress-interval", "Progress interval (ms)",
                         "Least time in milliseconds between two step progress messages (every epoch has its own "
-                        "message anyway). 0: a message after every optimiser step.",
+                        "message anyway). 0: a message after every optimizer step.",
                         0, G_MAXUINT, DEFAULT_PROGRESS_INTERVAL_MS, flags));
   g_object_class_install_property(
       gobject_class, PROP_POST_MESSAGES,

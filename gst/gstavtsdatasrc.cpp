@@ -50,7 +50,7 @@
 #include "avts/decoded_cache.h"
 #include "avts/error.h"
 #include "avts/manifest.h"
-#include "avtsdatasrc_clip.h"
+#include "avtsdatasrc_file.h"
 #include "avtsdatasrc_events.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_avts_data_src_debug);
@@ -250,7 +250,7 @@ static int audio_rate(GstAvtsDataSrc* self) {
   return rate;
 }
 
-using ClipPtr = std::shared_ptr<const GstAvtsClip>;
+using ClipPtr = std::shared_ptr<const GstAvtsDecodedFile>;
 
 // One file of an epoch on its way to the queues: none of the two for a file known unusable.
 struct Upcoming {
@@ -269,7 +269,8 @@ static void enqueue_both(DataSrcState* st, GstEvent* event, bool file_start = fa
 
 // Queues one file on both pads: its mark, caps, a segment starting at `base` in running
 // time, and its buffers.
-static void enqueue_file(DataSrcState* st, const GstAvtsFileStart& mark, const GstAvtsClip& clip, GstClockTime base) {
+static void enqueue_file(DataSrcState* st, const GstAvtsFileStart& mark, const GstAvtsDecodedFile& clip,
+                         GstClockTime base) {
   GstSegment segment;
   gst_segment_init(&segment, GST_FORMAT_TIME);
   segment.base = base;
@@ -338,7 +339,7 @@ static void produce(GstAvtsDataSrc* self) {
       }
       const std::string input = e.input;
       u.decoding = std::async(std::launch::async, [input, rate, short_side, face_track, st] {
-        return gst_avts_decode_clip(input, rate, short_side, face_track, st->cancel);
+        return gst_avts_decode_file(input, rate, short_side, face_track, st->cancel);
       });
       return u;
     };

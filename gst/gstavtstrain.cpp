@@ -619,7 +619,7 @@ static void install_properties(GObjectClass* gobject_class) {
                         0, G_MAXUINT, 0, stats));
   g_object_class_install_property(
       gobject_class, PROP_STEP,
-      g_param_spec_uint64("step", "Step", "Optimiser steps taken so far in this run, over all epochs.", 0, G_MAXUINT64,
+      g_param_spec_uint64("step", "Step", "Optimizer steps taken so far in this run, over all epochs.", 0, G_MAXUINT64,
                           0, stats));
   g_object_class_install_property(
       gobject_class, PROP_FRAMING,

@@ -1,4 +1,4 @@
-// The trainer-state file: what a resumed run needs (weights, optimiser state, epoch, step,
+// The trainer-state file: what a resumed run needs (weights, optimizer state, epoch, step,
 // options), in PyTorch's zip format pickled without TorchScript type tags, as the model file
 // is (lib/archive.h), so Python reads it with torch.load(path, weights_only=True).
 // Written atomically: temporary file in the same folder, fsync, rename.
@@ -20,7 +20,7 @@ c10::IValue pack(const Checkpoint& c) {
   top.insert("config", c.config_json);
   top.insert("trainer", c.trainer_json);
   top.insert("state_dict", archive::tensor_dict(c.weights));
-  top.insert("optimiser", archive::tensor_dict(c.optimiser));
+  top.insert("optimiser", archive::tensor_dict(c.optimizer));  // the file format's key, kept
   return top;
 }
 
@@ -84,7 +84,7 @@ Checkpoint read_checkpoint(const std::string& path) {
   c.config_json = string_field(top, "config", path);
   c.trainer_json = string_field(top, "trainer", path);
   c.weights = tensors_field(top, "state_dict", path);
-  c.optimiser = tensors_field(top, "optimiser", path);
+  c.optimizer = tensors_field(top, "optimiser", path);
   return c;
 }
 

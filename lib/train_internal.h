@@ -4,7 +4,7 @@
 //                         fixed validation pairs
 //   train_loss.cpp        contrastive and cross-entropy losses
 //   train_metrics.cpp     threshold fit, balanced accuracy, ROC AUC
-//   train_optimiser.cpp   optimiser, learning-rate schedule, optimiser state by name
+//   train_optimizer.cpp   optimizer, learning-rate schedule, optimizer state by name
 //   train_checkpoint.cpp  the trainer-state file
 //   train_options.cpp     option names, validation, JSON
 //   train_distributed.cpp the process group of data-parallel training (c10d, Gloo or NCCL)
@@ -169,15 +169,15 @@ double balanced_accuracy(const std::vector<double>& positives, const std::vector
 // Probability that a random negative scores higher than a random positive (ties count 1/2).
 double roc_auc(const std::vector<double>& positives, const std::vector<double>& negatives);
 
-// ---- Optimiser (train_optimiser.cpp) ----
+// ---- Optimizer (train_optimizer.cpp) ----
 
 double learning_rate(const TrainOptions& options, int epoch, int64_t step);
 
-// The chosen torch optimiser over the network's named parameters, with its state readable
+// The chosen torch optimizer over the network's named parameters, with its state readable
 // and writable by parameter name (for checkpoints).
-class Optimiser {
+class Optimizer {
  public:
-  Optimiser(nets::AvtsNet& net, const TrainOptions& options);
+  Optimizer(nets::AvtsNet& net, const TrainOptions& options);
   void zero_grad();
   void step(double lr);
   NamedTensors state() const;                  // e.g. "momentum_buffer/video.stem.0.weight"
@@ -185,7 +185,7 @@ class Optimiser {
 
  private:
   std::vector<std::pair<std::string, torch::Tensor>> params_;
-  std::unique_ptr<torch::optim::Optimizer> optimiser_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
   OptimizerKind kind_;
 };
 
@@ -226,12 +226,12 @@ class ProcessGroup {
 
 // {"format": "avts-trainer-state", "version": 1, "config": model config JSON,
 //  "trainer": trainer JSON (epoch, step, options), "state_dict": weights,
-//  "optimiser": optimiser state} in PyTorch's zip format, written atomically.
+//  "optimizer": optimizer state} in PyTorch's zip format, written atomically.
 struct Checkpoint {
   std::string config_json;
   std::string trainer_json;
   NamedTensors weights;
-  NamedTensors optimiser;
+  NamedTensors optimizer;
 };
 
 void write_checkpoint(const std::string& path, const Checkpoint& checkpoint);

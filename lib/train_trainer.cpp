@@ -1,12 +1,12 @@
 // The training loop: files in, clips queued, batches of positives and negatives through
-// both networks, the loss, the optimiser; at each epoch's end validation, the fitted
+// both networks, the loss, the optimizer; at each epoch's end validation, the fitted
 // threshold and the provenance in the model, and the output and checkpoint files.
 //
 // All randomness of an epoch comes from one generator seeded by (seed, epoch, rank), so a
 // run resumed from the checkpoint of epoch k trains epoch k + 1 exactly as the run that was
 // not interrupted, given the same files in the same order.
 //
-// Data-parallel runs make every optimiser step a collective one: each rank contributes its
+// Data-parallel runs make every optimizer step a collective one: each rank contributes its
 // batch's gradient weighted by its pair count (or nothing, once its epoch's data is done) and
 // a flag saying it is done; the epoch's training ends when every rank is done. So ranks with
 // different amounts of data take the same steps and keep identical weights.
@@ -60,12 +60,12 @@ struct Anchor {
 
 struct Trainer::Impl {
   Impl(std::shared_ptr<Model> m, const TrainOptions& o)
-      : model(std::move(m)), net(model->impl().net), options(o), optimiser(net, o) {
+      : model(std::move(m)), net(model->impl().net), options(o), optimizer(net, o) {
     options.validate();
     check_train_precision(model->impl().precision, model->impl().device.str());
     for (const auto& p : net->named_parameters())
       // The contrastive loss never reaches the fusion head: leaving it out of the gradient
-      // exchange keeps it untouched by the optimiser, as in a single process.
+      // exchange keeps it untouched by the optimizer, as in a single process.
       if (options.loss == LossKind::CrossEntropy || p.key().rfind("fusion.", 0) != 0) trained.push_back(p.value());
     if (options.distributed.joins_group()) {
       group = std::make_unique<ProcessGroup>(options.distributed, model->impl().device);
@@ -134,13 +134,13 @@ struct Trainer::Impl {
     return options.gain_db > 0 ? std::uniform_real_distribution<double>(-options.gain_db, options.gain_db)(rng) : 0.0;
   }
 
-  // One optimiser step on a batch from the queue: each anchor's video clip against its
+  // One optimizer step on a batch from the queue: each anchor's video clip against its
   // positive and its negative audio, so positives and negatives are 1:1. Data-parallel, the
   // step is collective and `has_work` false joins it without a batch. Returns whether every
   // rank is out of work (then no step was taken).
   bool train_step(bool has_work) {
     const auto started = std::chrono::steady_clock::now();
-    optimiser.zero_grad();
+    optimizer.zero_grad();
     int64_t pairs = 0;
     double loss_sum = 0;
     if (has_work) {
@@ -155,7 +155,7 @@ struct Trainer::Impl {
 
     if (options.grad_clip_norm > 0) torch::nn::utils::clip_grad_norm_(trained, options.grad_clip_norm);
     const double lr = learning_rate(options, epoch, step);
-    optimiser.step(lr);
+    optimizer.step(lr);
     net->eval();  // between steps the model serves Model::embed()
 
     ++step;
@@ -247,7 +247,7 @@ struct Trainer::Impl {
     if (pairs > 0) {
       int64_t offset = 0;
       for (auto& p : trained) {
-        // A tensor of its own (not a view of `flat`): the optimiser resets gradients in place.
+        // A tensor of its own (not a view of `flat`): the optimizer resets gradients in place.
         p.mutable_grad() = (flat.narrow(0, offset, p.numel()).view_as(p) / static_cast<double>(pairs)).to(p.device());
         offset += p.numel();
       }
@@ -447,14 +447,14 @@ struct Trainer::Impl {
                                     {"run", nlohmann::json::parse(run_defining_json(options))}}
                          .dump(2);
     c.weights = nets::state_dict(*net);
-    c.optimiser = optimiser.state();
+    c.optimizer = optimizer.state();
     write_checkpoint(path, c);
   }
 
   std::shared_ptr<Model> model;
   nets::AvtsNet net;
   TrainOptions options;
-  Optimiser optimiser;
+  Optimizer optimizer;
   std::function<void(const TrainProgress&)> progress;
   std::vector<torch::Tensor> trained;   // the parameters the loss reaches
   std::unique_ptr<ProcessGroup> group;  // data-parallel runs only
@@ -539,7 +539,7 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& path, const TrainOpt
   impl->step = trainer.at("step").get<int64_t>();
   impl->total_pairs = trainer.value("train_pairs", int64_t{0});
   try {
-    impl->optimiser.load_state(c.optimiser);
+    impl->optimizer.load_state(c.optimizer);
   } catch (const Error& e) {
     throw Error("trainer checkpoint '" + path + "': " + e.what());
   }

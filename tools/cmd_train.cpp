@@ -198,7 +198,7 @@ guint uint_property(GstElement* e, const char* name) {
 }
 
 // After SIGINT / SIGTERM: the pipeline stops; avtstrain saves the trainer state as it is
-// between two files (weights, optimiser, epoch, step) to the checkpoint, and a resumed run
+// between two files (weights, optimizer, epoch, step) to the checkpoint, and a resumed run
 // trains the interrupted epoch again from its first file. The model file stays the last
 // finished epoch's. Data-parallel, the ranks stop at different points (one may be waiting for
 // the others in a step), so none saves: the checkpoint rank 0 wrote after the last finished
@@ -280,7 +280,7 @@ int cmd_train(int argc, char** argv) {
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of weights, sampling and augmentation (default 1)", "N"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
       {"precision", 0, 0, G_OPTION_ARG_STRING, &precision,
-       "float32 (default); on CUDA also bfloat16 autocast (weights and optimiser stay float32)", "P"},
+       "float32 (default); on CUDA also bfloat16 autocast (weights and optimizer stay float32)", "P"},
       {"dist-backend", 0, 0, G_OPTION_ARG_STRING, &dist_backend,
        "How data-parallel ranks exchange gradients: auto (default: nccl on GPUs when avts has it, else gloo), "
        "gloo or nccl",

@@ -108,7 +108,7 @@ torch::Device parse_device(const std::string& name);
 
 namespace avts {
 
-// What stands behind a Model. Trainers work on `net` directly (net->train(), optimisers
+// What stands behind a Model. Trainers work on `net` directly (net->train(), optimizers
 // over net->parameters()); Model::embed() needs eval mode and refuses training mode.
 // After changing the weights or the config, call refresh_id() (save() does it too).
 struct Model::Impl {

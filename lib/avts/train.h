@@ -228,7 +228,7 @@ struct TrainProgress {
   int epoch = 0;  // 0-based epoch being trained (Epoch: the one just finished)
   int epochs = 0;
   int stage = 1;     // curriculum stage 1..3
-  int64_t step = 0;  // optimiser steps since the start of the run
+  int64_t step = 0;  // optimizer steps since the start of the run
   double lr = 0;
   double loss = 0;              // of the latest step
   double epoch_loss = 0;        // mean over this epoch's steps
@@ -272,9 +272,9 @@ class Trainer {
  public:
   // Trains `model` in place (its weights, and its config's threshold and provenance).
   Trainer(std::shared_ptr<Model> model, const TrainOptions& options);
-  // Continues the run saved in `checkpoint` (written after an epoch): weights, optimiser
+  // Continues the run saved in `checkpoint` (written after an epoch): weights, optimizer
   // state, epoch and step. Options that define the run (seed, loss, batch, curriculum,
-  // optimiser, schedule, ...) must equal the saved ones; `epochs`, the output paths and the
+  // optimizer, schedule, ...) must equal the saved ones; `epochs`, the output paths and the
   // command may change. Throws avts::Error otherwise or when the file is not readable.
   static std::unique_ptr<Trainer> resume(const std::string& checkpoint, const TrainOptions& options,
                                          const std::string& device = "cpu");

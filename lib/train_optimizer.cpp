@@ -1,5 +1,5 @@
-// The optimiser (LibTorch's SGD with momentum or AdamW), the learning-rate schedule, and the
-// optimiser's state by parameter name so that a checkpoint restores it into a new network.
+// The optimizer (LibTorch's SGD with momentum or AdamW), the learning-rate schedule, and the
+// optimizer's state by parameter name so that a checkpoint restores it into a new network.
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -16,7 +16,7 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-// LibTorch keys an optimiser's per-parameter state by the parameter's TensorImpl: by its
+// LibTorch keys an optimizer's per-parameter state by the parameter's TensorImpl: by its
 // address as text in LibTorch 1.x (as torch/optim/serialize.h wrote it), by the pointer itself
 // in 2.x.
 using StateKey = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state().begin()->first)>;
@@ -52,30 +52,30 @@ double learning_rate(const TrainOptions& o, int epoch, int64_t step) {
   return o.lr * factor;
 }
 
-Optimiser::Optimiser(nets::AvtsNet& net, const TrainOptions& o) : kind_(o.optimizer) {
+Optimizer::Optimizer(nets::AvtsNet& net, const TrainOptions& o) : kind_(o.optimizer) {
   std::vector<torch::Tensor> params;
   for (const auto& p : net->named_parameters()) {
     params_.emplace_back(p.key(), p.value());
     params.push_back(p.value());
   }
   if (kind_ == OptimizerKind::Sgd)
-    optimiser_ = std::make_unique<torch::optim::SGD>(
+    optimizer_ = std::make_unique<torch::optim::SGD>(
         params, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
   else
-    optimiser_ =
+    optimizer_ =
         std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
 }
 
-void Optimiser::zero_grad() { optimiser_->zero_grad(); }
+void Optimizer::zero_grad() { optimizer_->zero_grad(); }
 
-void Optimiser::step(double lr) {
-  for (auto& group : optimiser_->param_groups()) group.options().set_lr(lr);
-  optimiser_->step();
+void Optimizer::step(double lr) {
+  for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+  optimizer_->step();
 }
 
-NamedTensors Optimiser::state() const {
+NamedTensors Optimizer::state() const {
   NamedTensors out;
-  const auto& state = optimiser_->state();
+  const auto& state = optimizer_->state();
   for (const auto& [name, param] : params_) {
     const auto it = state.find(state_key(param));
     if (it == state.end()) continue;  // no gradient yet (e.g. the fusion head under the contrastive loss)
@@ -92,17 +92,17 @@ NamedTensors Optimiser::state() const {
   return out;
 }
 
-void Optimiser::load_state(const NamedTensors& entries) {
+void Optimizer::load_state(const NamedTensors& entries) {
   std::map<std::string, std::map<std::string, torch::Tensor>> by_param;  // name -> field -> tensor
   for (const auto& [key, tensor] : entries) {
     const auto slash = key.find('/');
-    if (slash == std::string::npos) throw Error("optimiser state entry '" + key + "' is not field/parameter");
+    if (slash == std::string::npos) throw Error("optimizer state entry '" + key + "' is not field/parameter");
     by_param[key.substr(slash + 1)][key.substr(0, slash)] = tensor;
   }
   const std::vector<std::string> fields = kind_ == OptimizerKind::Sgd
                                               ? std::vector<std::string>{"momentum_buffer"}
                                               : std::vector<std::string>{"step", "exp_avg", "exp_avg_sq"};
-  auto& state = optimiser_->state();
+  auto& state = optimizer_->state();
   state.clear();
   for (const auto& [name, param] : params_) {
     const auto it = by_param.find(name);
@@ -110,12 +110,12 @@ void Optimiser::load_state(const NamedTensors& entries) {
     auto& have = it->second;
     for (const auto& f : fields)
       if (!have.count(f))
-        throw Error("optimiser state of '" + name + "' lacks '" + f + "' (saved by another optimiser?)");
+        throw Error("optimizer state of '" + name + "' lacks '" + f + "' (saved by another optimizer?)");
     if (have.size() != fields.size())
-      throw Error("optimiser state of '" + name + "' has unknown fields (saved by another optimiser?)");
+      throw Error("optimizer state of '" + name + "' has unknown fields (saved by another optimizer?)");
     for (const auto& f : fields)
       if (f != "step" && !have[f].sizes().equals(param.sizes()))
-        throw Error("optimiser state '" + f + "/" + name + "' does not match the parameter's shape");
+        throw Error("optimizer state '" + f + "/" + name + "' does not match the parameter's shape");
     const auto on_device = [&](const torch::Tensor& t) { return t.to(param.device()).clone(); };
     if (kind_ == OptimizerKind::Sgd) {
       auto s = std::make_unique<torch::optim::SGDParamState>();
@@ -131,7 +131,7 @@ void Optimiser::load_state(const NamedTensors& entries) {
     by_param.erase(it);
   }
   if (!by_param.empty())
-    throw Error("optimiser state names parameter '" + by_param.begin()->first + "' that the model lacks");
+    throw Error("optimizer state names parameter '" + by_param.begin()->first + "' that the model lacks");
 }
 
 }  // namespace avts::train

@@ -1,4 +1,4 @@
-// Optimiser and schedule: learning rates of each schedule, and the optimiser state saved by
+// Optimizer and schedule: learning rates of each schedule, and the optimizer state saved by
 // parameter name and restored into a fresh network continues exactly.
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@ using namespace avts::train;
 namespace {
 
 // A few steps of a simple loss on the video net, so that every video parameter has state.
-void train_steps(nets::AvtsNet& net, Optimiser& opt, int steps, uint64_t seed) {
+void train_steps(nets::AvtsNet& net, Optimizer& opt, int steps, uint64_t seed) {
   torch::manual_seed(seed);
   net->train();
   for (int i = 0; i < steps; ++i) {
@@ -40,7 +40,7 @@ bool same_weights(nets::AvtsNet& a, nets::AvtsNet& b) {
 
 }  // namespace
 
-TEST(TrainOptimiser, Schedules) {
+TEST(TrainOptimizer, Schedules) {
   TrainOptions o;
   o.lr = 0.1;
   o.epochs = 10;
@@ -62,7 +62,7 @@ TEST(TrainOptimiser, Schedules) {
   EXPECT_DOUBLE_EQ(learning_rate(o, 0, 10), 0.1);
 }
 
-TEST(TrainOptimiser, StateRestoresIntoAFreshNetwork) {
+TEST(TrainOptimizer, StateRestoresIntoAFreshNetwork) {
   torch::set_num_threads(1);
   for (OptimizerKind kind : {OptimizerKind::Sgd, OptimizerKind::AdamW}) {
     TrainOptions o;
@@ -71,7 +71,7 @@ TEST(TrainOptimiser, StateRestoresIntoAFreshNetwork) {
     const ModelConfig c = avts::test::tiny_train_config();
     // a: 3 steps then 2 more; b: a copy of a after 3 steps with the state restored, then 2.
     nets::AvtsNet a = make_net(c), b = make_net(c);
-    Optimiser opt_a(a, o);
+    Optimizer opt_a(a, o);
     train_steps(a, opt_a, 3, 1);
     const NamedTensors state = opt_a.state();
     ASSERT_FALSE(state.empty());
@@ -80,22 +80,22 @@ TEST(TrainOptimiser, StateRestoresIntoAFreshNetwork) {
       const auto from = nets::state_dict(*a), to = nets::state_dict(*b);
       for (size_t i = 0; i < from.size(); ++i) to[i].second.copy_(from[i].second);
     }
-    Optimiser opt_b(b, o);
+    Optimizer opt_b(b, o);
     opt_b.load_state(state);
     train_steps(a, opt_a, 2, 2);
     train_steps(b, opt_b, 2, 2);
     EXPECT_TRUE(same_weights(a, b)) << optimizer_name(kind);
 
-    // Without the state the run differs: the test sees the optimiser's state.
+    // Without the state the run differs: the test sees the optimizer's state.
     nets::AvtsNet fresh = make_net(c), replay = make_net(c);
-    Optimiser opt_r(replay, o);
+    Optimizer opt_r(replay, o);
     train_steps(replay, opt_r, 3, 1);
     {
       torch::NoGradGuard no_grad;
       const auto from = nets::state_dict(*replay), to = nets::state_dict(*fresh);
       for (size_t i = 0; i < from.size(); ++i) to[i].second.copy_(from[i].second);
     }
-    Optimiser opt_fresh(fresh, o);
+    Optimizer opt_fresh(fresh, o);
     train_steps(fresh, opt_fresh, 2, 2);
     EXPECT_FALSE(same_weights(a, fresh)) << optimizer_name(kind);
     // With it, the replay continues as `a` did.
@@ -104,15 +104,15 @@ TEST(TrainOptimiser, StateRestoresIntoAFreshNetwork) {
   }
 }
 
-TEST(TrainOptimiser, MismatchedStateIsRefused) {
+TEST(TrainOptimizer, MismatchedStateIsRefused) {
   const ModelConfig c = avts::test::tiny_train_config();
   nets::AvtsNet net(c);
   TrainOptions sgd;
-  Optimiser opt(net, sgd);
+  Optimizer opt(net, sgd);
   train_steps(net, opt, 1, 1);
   TrainOptions adamw;
   adamw.optimizer = OptimizerKind::AdamW;
-  Optimiser other(net, adamw);
+  Optimizer other(net, adamw);
   EXPECT_THROW(other.load_state(opt.state()), Error);
   EXPECT_THROW(opt.load_state({{"momentum_buffer/no.such.param", torch::zeros({1})}}), Error);
   EXPECT_THROW(opt.load_state({{"momentum_buffer/video.proj.bias", torch::zeros({3})}}), Error);

@@ -8,7 +8,7 @@
 // cores gets back.
 //
 // Further streams (a second audio track, subtitles) drain into fakesinks.
-#include "avtsdatasrc_clip.h"
+#include "avtsdatasrc_file.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
@@ -22,7 +22,7 @@
 
 using avts::Error;
 
-GstAvtsClip::~GstAvtsClip() {
+GstAvtsDecodedFile::~GstAvtsDecodedFile() {
   for (GstSample* s : audio) gst_sample_unref(s);
   for (GstSample* s : video) gst_sample_unref(s);
 }
@@ -58,14 +58,14 @@ struct Branch {
 };
 
 struct Decoder {
-  explicit Decoder(GstAvtsClip& c, int s) : clip(c), short_side(s) {}
+  explicit Decoder(GstAvtsDecodedFile& c, int s) : clip(c), short_side(s) {}
   ~Decoder() {
     if (!pipeline) return;
     gst_element_set_state(pipeline, GST_STATE_NULL);  // joins the streaming threads
     gst_object_unref(pipeline);
   }
 
-  GstAvtsClip& clip;
+  GstAvtsDecodedFile& clip;
   int short_side;
   GstElement* pipeline = nullptr;
   Branch audio{"audio"}, video{"video"};
@@ -199,9 +199,9 @@ std::string error_text(GstMessage* message) {
 
 }  // namespace
 
-std::shared_ptr<const GstAvtsClip> gst_avts_decode_clip(const std::string& input, int rate, int short_side,
-                                                        bool face_track, const std::atomic<bool>& cancel) {
-  auto clip = std::make_shared<GstAvtsClip>();
+std::shared_ptr<const GstAvtsDecodedFile> gst_avts_decode_file(const std::string& input, int rate, int short_side,
+                                                               bool face_track, const std::atomic<bool>& cancel) {
+  auto clip = std::make_shared<GstAvtsDecodedFile>();
   clip->uri = to_uri(input);
   Decoder d(*clip, short_side);
   d.pipeline = gst_pipeline_new("avtsdatasrc-decoder");

@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-struct GstAvtsClip {
-  GstAvtsClip() = default;
-  GstAvtsClip(const GstAvtsClip&) = delete;
-  GstAvtsClip& operator=(const GstAvtsClip&) = delete;
-  ~GstAvtsClip();
+struct GstAvtsDecodedFile {
+  GstAvtsDecodedFile() = default;
+  GstAvtsDecodedFile(const GstAvtsDecodedFile&) = delete;
+  GstAvtsDecodedFile& operator=(const GstAvtsDecodedFile&) = delete;
+  ~GstAvtsDecodedFile();
 
   std::string uri;  // what was decoded
   // In PTS order; PTS is the running time within the file (the file starts near 0).
@@ -30,5 +30,5 @@ struct GstAvtsClip {
 // frames carry the faces (region-of-interest metas) as at inference. Throws avts::Error saying
 // why the file cannot be used (missing, not decodable, no audio or no video track), or when
 // `cancel` becomes true.
-std::shared_ptr<const GstAvtsClip> gst_avts_decode_clip(const std::string& input, int rate, int short_side,
-                                                        bool face_track, const std::atomic<bool>& cancel);
+std::shared_ptr<const GstAvtsDecodedFile> gst_avts_decode_file(const std::string& input, int rate, int short_side,
+                                                               bool face_track, const std::atomic<bool>& cancel);
