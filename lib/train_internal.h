@@ -140,7 +140,6 @@ std::vector<ValidationItem> validation_items(std::vector<std::shared_ptr<const S
 
 // Stable 64-bit hash of a file id (FNV-1a), for seeds and the Auto split.
 uint64_t id_hash(const std::string& id);
-bool auto_is_validation(const std::string& id, double validation_fraction);
 
 // ---- Losses (train_loss.cpp) ----
 

@@ -28,11 +28,6 @@ uint64_t id_hash(const std::string& id) {
   return h;
 }
 
-bool auto_is_validation(const std::string& id, double validation_fraction) {
-  // The top 53 bits of the hash as a uniform number in [0, 1).
-  return static_cast<double>(id_hash(id) >> 11) * 0x1.0p-53 < validation_fraction;
-}
-
 int64_t seconds_to_audio_frames(double seconds, const ModelConfig& config) {
   return static_cast<int64_t>(std::llround(seconds * config.audio.sample_rate / config.audio.hop_length));
 }
@@ -159,3 +154,12 @@ std::vector<ValidationItem> validation_items(std::vector<std::shared_ptr<const S
 }
 
 }  // namespace avts::train
+
+namespace avts {
+
+bool auto_is_validation(const std::string& id, double validation_fraction) {
+  // The top 53 bits of the hash as a uniform number in [0, 1).
+  return static_cast<double>(train::id_hash(id) >> 11) * 0x1.0p-53 < validation_fraction;
+}
+
+}  // namespace avts

@@ -240,6 +240,11 @@ struct TrainProgress {
   ValidationReport validation;
 };
 
+// Where a manifest line without a split tag goes: validation for a stable share
+// `validation_fraction` of file ids (a hash of the id), the rest training. The trainer and
+// `avts eval --split` apply it alike.
+bool auto_is_validation(const std::string& id, double validation_fraction);
+
 // Training arithmetic, the one rule: float32 anywhere, bfloat16 autocast on a CUDA device
 // ("cuda", "cuda:N"), float16 never (it would need loss scaling). Throws avts::Error saying
 // what to use instead.

@@ -270,7 +270,7 @@ TEST(TrainRun, AutoSplitSendsAShareToValidation) {
   Trainer trainer(Model::create(tiny_train_config(), 1), o);
   int expected = 0;
   for (const auto& f : blink_corpus("clip-", 20, 1.1)) {
-    expected += train::auto_is_validation(f.id, 0.3);
+    expected += auto_is_validation(f.id, 0.3);
     trainer.add_file(f.make(tiny_train_config(), Split::Auto));
   }
   EXPECT_EQ(trainer.validation_files(), expected);
