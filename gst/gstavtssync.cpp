@@ -39,19 +39,11 @@
  *   int64): per point, the windows whose own curve has its minimum there
  *
  * ## Details
- * Measures the audio/video offset (lip sync) from the audio and video feature streams of one
- * AVTS model (avtsaudiofeat on audio_sink, avtsvideofeat on video_sink, aligned by running
- * time). For every video window the distances to the audio windows within max-offset form a
- * curve; curves are averaged over 'context' and every 'interval' a report gives offset-ms
- * (POSITIVE = AUDIO EARLY, refined below one audio hop), confidence, probability, out-of-range
- * and a status ok / warn / fail / inconclusive against the chosen broadcast standard, with
- * hysteresis. Reports are 'avts-sync' element messages (fields timestamp, stream-time,
- * running-time, duration, offset-ms, confidence, probability, status, standard, out-of-range,
- * sign, audio-hop-ms, windows) and one JSON line per report on the src pad (text/x-raw,
- * format=utf8); at EOS an 'avts-sync-summary' message and JSON line ("summary": true) give the
- * whole-stream offset, spread, drift in ms per minute and step count. Latency: interval +
- * max-offset on top of the feature elements'. Live: a stalled input is judged missing at the
- * deadline, never waited for.
+ * The streams are aligned by running time. For every video window the distances to the audio
+ * windows within max-offset form a curve; curves are averaged over `context`, and every
+ * `interval` a report is judged against the chosen broadcast standard, with hysteresis (the
+ * fields above). Latency: interval + max-offset on top of the feature elements'. Live: a
+ * stalled input is judged missing at the deadline, never waited for.
  *
  * ## Example pipeline
  * |[

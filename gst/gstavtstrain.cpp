@@ -53,7 +53,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <memory>
 #include <string>
 
@@ -62,7 +61,6 @@
 #include "avts/model.h"
 #include "avts/train.h"
 #include "avts/train_feed.h"
-#include "avtsprecision.h"
 #include "avtsdatasrc_events.h"
 #include "avtstrain_enums.h"
 #include "avtstrain_messages.h"
@@ -659,7 +657,7 @@ static void gst_avts_train_class_init(GstAvtsTrainClass* klass) {
                                         "avtstrain name=t preset=avts-compact output=model.avts");
 
   for (GType t : {GST_TYPE_AVTS_TRAIN_CURRICULUM, GST_TYPE_AVTS_TRAIN_LOSS, GST_TYPE_AVTS_TRAIN_OPTIMIZER,
-                  GST_TYPE_AVTS_TRAIN_SCHEDULE})
+                  GST_TYPE_AVTS_TRAIN_SCHEDULE, GST_TYPE_AVTS_TRAIN_DIST_BACKEND})
     gst_type_mark_as_plugin_api(t, static_cast<GstPluginAPIFlags>(0));
 }
 

@@ -1,7 +1,5 @@
 // How a training run starts (avtstrain, and so `avts train`): the precision rule, then the
 // model resumed, loaded or created. Public headers only: no LibTorch here.
-#include <fstream>
-
 #include "avts/error.h"
 #include "avts/train.h"
 
@@ -27,7 +25,6 @@ StartedRun start_run(const RunStart& start, const TrainOptions& options) {
     run.model = run.resumed->model();
     run.first_epoch = run.resumed->epoch();
   } else if (!start.init.empty()) {
-    if (!std::ifstream(start.init)) throw Error("Could not load model file '" + start.init + "': no such file.");
     run.model = Model::load(start.init, start.device);
   } else {
     ModelConfig config = ModelConfig::preset_config(start.preset);
