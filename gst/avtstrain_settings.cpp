@@ -71,6 +71,12 @@ bool gst_avts_train_set_setting(TrainSettings& s, guint prop_id, const GValue* v
     case PROP_TEMPERATURE:
       s.train.temperature = g_value_get_double(value);
       break;
+    case PROP_ZOOM:
+      s.train.zoom = g_value_get_double(value);
+      break;
+    case PROP_DRIFT:
+      s.train.drift = static_cast<int>(g_value_get_uint(value));
+      break;
     case PROP_OPTIMIZER:
       s.train.optimizer = static_cast<avts::OptimizerKind>(g_value_get_enum(value));
       break;
@@ -163,6 +169,12 @@ bool gst_avts_train_get_setting(const TrainSettings& s, guint prop_id, GValue* v
       break;
     case PROP_TEMPERATURE:
       g_value_set_double(value, s.train.temperature);
+      break;
+    case PROP_ZOOM:
+      g_value_set_double(value, s.train.zoom);
+      break;
+    case PROP_DRIFT:
+      g_value_set_uint(value, static_cast<guint>(s.train.drift));
       break;
     case PROP_OPTIMIZER:
       g_value_set_enum(value, static_cast<gint>(s.train.optimizer));
@@ -316,6 +328,18 @@ void gst_avts_train_install_settings(GObjectClass* gobject_class) {
       gobject_class, PROP_TEMPERATURE,
       g_param_spec_double("temperature", "Temperature", "Softmax temperature of the multi-way loss.", 1e-3, 2.0,
                           defaults.temperature, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_ZOOM,
+      g_param_spec_double("zoom", "Zoom",
+                          "Augmentation: each training clip's crop zoomed in by a factor drawn log-uniformly in "
+                          "[1, zoom] (1: never), so that the model also learns mouths larger than its footage's.",
+                          1.0, 4.0, defaults.zoom, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_DRIFT,
+      g_param_spec_uint("drift", "Drift",
+                        "Augmentation: each training clip's crop moves by up to this many pixels (of the model's "
+                        "frames) from one frame to the next, as a head or a camera does (0: never).",
+                        0, 16, static_cast<guint>(defaults.drift), flags));
   g_object_class_install_property(
       gobject_class, PROP_OPTIMIZER,
       g_param_spec_enum("optimizer", "Optimizer",

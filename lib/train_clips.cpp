@@ -283,21 +283,69 @@ std::shared_ptr<const StoredFile> store(TrainingFile&& file, const ModelConfig& 
 }
 
 VideoCut centre_cut(const StoredFile& file, int64_t start, int crop) {
-  return {start, centre_offset(static_cast<int>(file.video.size(1)) - crop),
-          centre_offset(static_cast<int>(file.video.size(2)) - crop), false};
+  VideoCut cut;
+  cut.start = start;
+  cut.y = centre_offset(static_cast<int>(file.video.size(1)) - crop);
+  cut.x = centre_offset(static_cast<int>(file.video.size(2)) - crop);
+  cut.side = crop;
+  return cut;
 }
 
-VideoCut random_cut(const StoredFile& file, int64_t start, int crop, bool flip_allowed, Rng& rng) {
-  std::uniform_int_distribution<int64_t> y(0, file.video.size(1) - crop), x(0, file.video.size(2) - crop);
-  VideoCut cut{start, y(rng), x(rng), false};
-  if (flip_allowed) cut.flip = std::bernoulli_distribution(0.5)(rng);
+VideoCut random_cut(const StoredFile& file, int64_t start, int crop, const CutAugmentation& aug, Rng& rng) {
+  int64_t side = crop;
+  if (aug.max_zoom > 1.0) {
+    const double zoom = std::exp(std::uniform_real_distribution<double>(0.0, std::log(aug.max_zoom))(rng));
+    side = std::max<int64_t>(1, std::lround(crop / zoom));
+  }
+  // The drift moves the square by (dy, dx) each frame: it must stay inside the frame throughout.
+  const int64_t steps = std::max<int64_t>(1, file.video_clip - 1);
+  auto draw_drift = [&](int64_t room) {
+    const int64_t most = std::min<int64_t>(aug.max_drift, room / steps);
+    return std::uniform_int_distribution<int64_t>(-most, most)(rng);
+  };
+  const int64_t room_y = file.video.size(1) - side, room_x = file.video.size(2) - side;
+  const int64_t dy = aug.max_drift > 0 ? draw_drift(room_y) : 0, dx = aug.max_drift > 0 ? draw_drift(room_x) : 0;
+  auto draw_place = [&](int64_t room, int64_t d) {
+    const int64_t travel = d * steps;
+    return std::uniform_int_distribution<int64_t>(std::max<int64_t>(0, -travel),
+                                                  room - std::max<int64_t>(0, travel))(rng);
+  };
+  VideoCut cut;
+  cut.start = start;
+  cut.y = draw_place(room_y, dy);
+  cut.x = draw_place(room_x, dx);
+  cut.side = side;
+  cut.dy = dy;
+  cut.dx = dx;
+  if (aug.flip) cut.flip = std::bernoulli_distribution(0.5)(rng);
   return cut;
 }
 
 torch::Tensor video_cut(const StoredFile& file, const VideoCut& cut, int crop) {
-  const torch::Tensor x =
-      file.video.narrow(0, cut.start, file.video_clip).narrow(1, cut.y, crop).narrow(2, cut.x, crop);
-  return cut.flip ? x.flip({2}) : x.contiguous();
+  const int64_t side = cut.side > 0 ? cut.side : crop;
+  torch::Tensor x;
+  if (cut.dy == 0 && cut.dx == 0) {
+    x = file.video.narrow(0, cut.start, file.video_clip).narrow(1, cut.y, side).narrow(2, cut.x, side);
+  } else {
+    std::vector<torch::Tensor> frames;
+    for (int64_t t = 0; t < file.video_clip; ++t)
+      frames.push_back(
+          file.video[cut.start + t].narrow(0, cut.y + t * cut.dy, side).narrow(1, cut.x + t * cut.dx, side));
+    x = torch::stack(frames);
+  }
+  if (side != crop) {
+    namespace F = torch::nn::functional;
+    const torch::Tensor planes = x.permute({0, 3, 1, 2}).to(torch::kFloat32);  // T x C x side x side
+    x = F::interpolate(planes, F::InterpolateFuncOptions()
+                                   .size(std::vector<int64_t>{crop, crop})
+                                   .mode(torch::kBilinear)
+                                   .align_corners(false))
+            .round()
+            .clamp(0, 255)
+            .to(torch::kUInt8)
+            .permute({0, 2, 3, 1});
+  }
+  return cut.flip ? x.flip({2}).contiguous() : x.contiguous();
 }
 
 torch::Tensor normalise_video(const torch::Tensor& cuts, const VideoFrontEndConfig& config) {

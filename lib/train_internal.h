@@ -59,14 +59,24 @@ std::shared_ptr<const StoredFile> store(TrainingFile&& file, const ModelConfig& 
 
 // Where a clip is cut from the stored frames.
 struct VideoCut {
-  int64_t start = 0;     // first video frame
-  int64_t y = 0, x = 0;  // top-left of the crop in the stored frames
+  int64_t start = 0;       // first video frame
+  int64_t y = 0, x = 0;    // top-left of the square in the first frame
+  int64_t side = 0;        // of the square, scaled to the model's crop (0: the crop itself)
+  int64_t dy = 0, dx = 0;  // the square's move from one frame to the next
   bool flip = false;
+};
+
+// How training clips vary (TrainOptions' flip, zoom and drift).
+struct CutAugmentation {
+  bool flip = false;    // horizontal flip with probability 1/2
+  double max_zoom = 1;  // a smaller square, scaled up: zoomed in by a factor log-uniform in [1, max_zoom]
+  int max_drift = 0;    // the square moves by up to this many pixels per frame, as a head or camera does
 };
 
 // Centre crop as the inference front end places it.
 VideoCut centre_cut(const StoredFile& file, int64_t start, int crop);
-VideoCut random_cut(const StoredFile& file, int64_t start, int crop, bool flip_allowed, Rng& rng);
+// A random place in the frame, varied as `aug` allows; the square stays inside every frame.
+VideoCut random_cut(const StoredFile& file, int64_t start, int crop, const CutAugmentation& aug, Rng& rng);
 
 // 3 x T x crop x crop, normalised with the model's mean / std.
 torch::Tensor video_clip(const StoredFile& file, const VideoCut& cut, const VideoFrontEndConfig& config);

@@ -83,6 +83,8 @@ void TrainOptions::validate() const {
   require(warmup_steps >= 0, "warmup_steps must not be negative");
   require(grad_clip_norm >= 0, "grad_clip_norm must not be negative (0 = no clipping)");
   require(gain_db >= 0 && gain_db <= 40, "gain_db must be in [0, 40]");
+  require(zoom >= 1 && zoom <= 4, "zoom must be in [1, 4]");
+  require(drift >= 0 && drift <= 16, "drift must be in [0, 16] pixels per frame");
   require(max_train_files >= 2, "max_train_files must be at least 2 (easy negatives come from another file)");
   require(max_validation_files >= 0, "max_validation_files must not be negative");
   require(validation_fraction >= 0 && validation_fraction < 1, "validation_fraction must be in [0, 1)");
@@ -99,7 +101,7 @@ void TrainOptions::validate() const {
 namespace {
 
 nlohmann::json run_json(const TrainOptions& o) {
-  return {
+  nlohmann::json j = {
       {"seed", std::to_string(o.seed)},  // a string: JSON numbers lose 64-bit precision
       {"batch_size", o.batch_size},
       {"loss", loss_name(o.loss)},
@@ -131,6 +133,10 @@ nlohmann::json run_json(const TrainOptions& o) {
       {"queue_batches", o.queue_batches},
       {"world_size", o.distributed.world_size},
   };
+  // Only where used: checkpoints of runs from before they existed still resume.
+  if (o.zoom != 1.0) j["zoom"] = o.zoom;
+  if (o.drift != 0) j["drift"] = o.drift;
+  return j;
 }
 
 }  // namespace

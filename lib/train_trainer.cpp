@@ -130,6 +130,8 @@ struct Trainer::Impl {
     return batch;
   }
 
+  CutAugmentation augmentation() const { return {options.flip, options.zoom, options.drift}; }
+
   double draw_gain() {
     return options.gain_db > 0 ? std::uniform_real_distribution<double>(-options.gain_db, options.gain_db)(rng) : 0.0;
   }
@@ -188,7 +190,7 @@ struct Trainer::Impl {
         samples.push_back(draw_sample(s, a.file, start, bank, rng));
         hard_fallbacks += samples.back().hard_fallback;
       }
-      VideoCut cut = options.random_crop ? random_cut(*a.file, start, c.video.crop, options.flip, rng)
+      VideoCut cut = options.random_crop ? random_cut(*a.file, start, c.video.crop, augmentation(), rng)
                                          : centre_cut(*a.file, start, c.video.crop);
       if (!options.random_crop && options.flip) cut.flip = std::bernoulli_distribution(0.5)(rng);
       videos.push_back(video_cut(*a.file, cut, c.video.crop));

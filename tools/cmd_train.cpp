@@ -242,9 +242,9 @@ int cmd_train(int argc, char** argv) {
         *device = nullptr, *resume = nullptr, *checkpoint = nullptr, *init = nullptr, *precision = nullptr;
   gchar *schedule = nullptr, *dist_backend = nullptr;
   gint epochs = 0, batch = 0, easy_epochs = -1, mixed_epochs = -1, warmup_steps = -1, cache_mb = 4096, negatives = 0;
-  gint decode_ahead = 1;
+  gint decode_ahead = 1, drift = -1;
   gint64 seed = -1;
-  gdouble lr = 0, weight_decay = -1, hard_fraction = -1, temperature = 0;
+  gdouble lr = 0, weight_decay = -1, hard_fraction = -1, temperature = 0, zoom = 0;
   const GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write (required)", "MODEL"},
       {"preset", 0, 0, G_OPTION_ARG_STRING, &preset, "avts-compact (default) or avts-mc3-18", "NAME"},
@@ -276,6 +276,14 @@ int cmd_train(int argc, char** argv) {
        "NAME"},
       {"temperature", 0, 0, G_OPTION_ARG_DOUBLE, &temperature,
        "Softmax temperature of the multi-way loss (default 0.1)", "T"},
+      {"zoom", 0, 0, G_OPTION_ARG_DOUBLE, &zoom,
+       "Zoom each training clip's crop in by a random factor up to Z (default 1: never), for mouths larger than "
+       "the training footage's",
+       "Z"},
+      {"drift", 0, 0, G_OPTION_ARG_INT, &drift,
+       "Move each training clip's crop by up to N pixels (of the model's frames) per frame, as a head or camera "
+       "does (default 0: never)",
+       "N"},
       {"optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "sgd (default) or adamw", "NAME"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of weights, sampling and augmentation (default 1)", "N"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
@@ -322,6 +330,8 @@ int cmd_train(int argc, char** argv) {
   if (negatives > 0) options.negatives_per_anchor = negatives;
   if (weight_decay >= 0) options.weight_decay = weight_decay;
   if (temperature > 0) options.temperature = temperature;
+  if (zoom > 0) options.zoom = zoom;
+  if (drift >= 0) options.drift = drift;
   if (warmup_steps >= 0) options.warmup_steps = warmup_steps;
   if (!schedule_arg.empty()) options.schedule = parse_schedule(schedule_arg);
   if (!curriculum_name_arg.empty()) options.curriculum = parse_curriculum(curriculum_name_arg);
@@ -366,6 +376,8 @@ int cmd_train(int argc, char** argv) {
                static_cast<guint>(decode_ahead), nullptr);
   check_range(train, "lr", options.lr, "--lr");
   check_range(train, "temperature", options.temperature, "--temperature");
+  check_range(train, "zoom", options.zoom, "--zoom");
+  check_range(train, "drift", options.drift, "--drift");
   check_range(train, "weight-decay", options.weight_decay, "--weight-decay");
   check_range(train, "batch-size", options.batch_size, "--batch-size");
   // Frames go to the trainer whole: its front end takes the region and resizes them, as the
@@ -376,10 +388,10 @@ int cmd_train(int argc, char** argv) {
                static_cast<gint>(options.curriculum), "easy-epochs", static_cast<guint>(options.easy_epochs),
                "mixed-epochs", static_cast<guint>(options.mixed_epochs), "hard-fraction", options.hard_fraction,
                "negatives", static_cast<guint>(options.negatives_per_anchor), "loss", static_cast<gint>(options.loss),
-               "temperature", options.temperature, "optimizer", static_cast<gint>(options.optimizer), "schedule",
-               static_cast<gint>(options.schedule), "weight-decay", options.weight_decay, "warmup-steps",
-               static_cast<guint>(options.warmup_steps), "seed", static_cast<guint64>(options.seed),
-               "progress-interval", 200u, nullptr);
+               "temperature", options.temperature, "zoom", options.zoom, "drift", static_cast<guint>(options.drift),
+               "optimizer", static_cast<gint>(options.optimizer), "schedule", static_cast<gint>(options.schedule),
+               "weight-decay", options.weight_decay, "warmup-steps", static_cast<guint>(options.warmup_steps), "seed",
+               static_cast<guint64>(options.seed), "progress-interval", 200u, nullptr);
   set_precision(train, precision_name(train_precision));
   g_object_set(train, "dist-backend", static_cast<gint>(dist.backend), nullptr);
   if (!resume_path.empty()) {

@@ -149,6 +149,8 @@ struct TrainOptions {
 
   bool random_crop = true;  // training clips: random crop (validation: centre crop)
   bool flip = true;         // and horizontal flip with probability 1/2
+  double zoom = 1.0;        // and zoomed in by a factor drawn log-uniformly in [1, zoom] (1: never)
+  int drift = 0;            // and moved by up to this many pixels (of the model's frames) per frame
   double gain_db = 6.0;     // audio gain drawn uniformly in [-gain_db, gain_db]
 
   int max_train_files = 32;          // bank of training files held in memory

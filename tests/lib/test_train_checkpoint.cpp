@@ -135,6 +135,14 @@ TEST(TrainCheckpoint, ResumeRefusesAnotherRun) {
   other = o;
   other.seed = 12;
   EXPECT_THROW(Trainer::resume(o.checkpoint, other), Error);
+  // The augmentations define the run too (and are left out of it at their defaults, so that
+  // checkpoints from before they existed resume).
+  other = o;
+  other.zoom = 1.5;
+  EXPECT_THROW(Trainer::resume(o.checkpoint, other), Error);
+  other = o;
+  other.drift = 2;
+  EXPECT_THROW(Trainer::resume(o.checkpoint, other), Error);
   // Paths, the command and the epoch count may change.
   other = o;
   other.epochs = 5;

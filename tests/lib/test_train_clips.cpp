@@ -307,7 +307,7 @@ TEST(TrainClips, RandomCropsStayInsideTheFrame) {
   std::set<int64_t> ys, xs;
   int flips = 0;
   for (int i = 0; i < 2000; ++i) {
-    const VideoCut cut = random_cut(*f, 3, 32, true, rng);
+    const VideoCut cut = random_cut(*f, 3, 32, CutAugmentation{true}, rng);
     ys.insert(cut.y);
     xs.insert(cut.x);
     flips += cut.flip;
@@ -318,7 +318,59 @@ TEST(TrainClips, RandomCropsStayInsideTheFrame) {
   EXPECT_EQ(*ys.rbegin(), 4);
   EXPECT_EQ(*xs.rbegin(), 16);
   EXPECT_NEAR(flips, 1000, 120);
-  for (int i = 0; i < 100; ++i) EXPECT_FALSE(random_cut(*f, 3, 32, false, rng).flip);
+  for (int i = 0; i < 100; ++i) EXPECT_FALSE(random_cut(*f, 3, 32, CutAugmentation{}, rng).flip);
+}
+
+TEST(TrainClips, ZoomedCutsScaleASmallerSquareUpToTheCrop) {
+  auto file = std::make_shared<StoredFile>(*avts::test::stored_file("f", 30, 200));  // 48 x 36, crop 32
+  // A horizontal ramp: each pixel holds 4 x its column, so a cut's columns tell where it came from.
+  file->video = (torch::arange(48) * 4).view({1, 1, 48, 1}).expand_as(file->video).to(torch::kUInt8).contiguous();
+  Rng rng(1);
+  int64_t smallest = 32, largest = 0;
+  for (int i = 0; i < 500; ++i) {
+    const VideoCut cut = random_cut(*file, 3, 32, CutAugmentation{false, 2.0}, rng);
+    ASSERT_GE(cut.side, 16);
+    ASSERT_LE(cut.side, 32);
+    ASSERT_LE(cut.y + cut.side, 36);
+    ASSERT_LE(cut.x + cut.side, 48);
+    smallest = std::min(smallest, cut.side);
+    largest = std::max(largest, cut.side);
+    const torch::Tensor x = video_cut(*file, cut, 32).to(torch::kFloat32);
+    ASSERT_EQ(x.sizes(), (std::vector<int64_t>{file->video_clip, 32, 32, 3}));
+    // The scaled ramp spans the cut's columns (bilinear: within one source column at the ends).
+    EXPECT_NEAR(x[0][0][0][0].item<float>(), 4.0f * cut.x, 4.0f);
+    EXPECT_NEAR(x[0][0][31][0].item<float>(), 4.0f * (cut.x + cut.side - 1), 4.0f);
+  }
+  EXPECT_LE(smallest, 17);  // the whole range is drawn
+  EXPECT_GE(largest, 31);
+  // Without zoom, the square is the crop itself.
+  EXPECT_EQ(random_cut(*file, 3, 32, CutAugmentation{}, rng).side, 32);
+}
+
+TEST(TrainClips, DriftingCutsMoveEveryFrameAndStayInside) {
+  ModelConfig c = tiny_train_config();
+  c.clip_seconds = 0.2;                                                                    // 5 frames: 4 moves
+  auto file = std::make_shared<StoredFile>(*avts::test::stored_file("f", 30, 200, 0, c));  // 48 x 36, crop 32
+  file->video = (torch::arange(48) * 4).view({1, 1, 48, 1}).expand_as(file->video).to(torch::kUInt8).contiguous();
+  Rng rng(1);
+  std::set<int64_t> drifts;
+  for (int i = 0; i < 500; ++i) {
+    const VideoCut cut = random_cut(*file, 3, 32, CutAugmentation{false, 1.0, 3}, rng);
+    const int64_t last = file->video_clip - 1;
+    // 36 - 32 = 4 rows of room over 4 moves: at most 1 row per frame; 16 columns: at most 3 (the asked) per frame.
+    ASSERT_LE(std::abs(cut.dy), 1);
+    ASSERT_LE(std::abs(cut.dx), 3);
+    for (int64_t t : {int64_t{0}, last}) {
+      ASSERT_GE(cut.y + t * cut.dy, 0);
+      ASSERT_LE(cut.y + t * cut.dy + 32, 36);
+      ASSERT_GE(cut.x + t * cut.dx, 0);
+      ASSERT_LE(cut.x + t * cut.dx + 32, 48);
+    }
+    drifts.insert(cut.dx);
+    const torch::Tensor x = video_cut(*file, cut, 32);
+    for (int64_t t = 0; t <= last; ++t) EXPECT_EQ(x[t][0][0][0].item<int>(), 4 * (cut.x + t * cut.dx));
+  }
+  EXPECT_EQ(drifts.size(), 7u);  // -3..3
 }
 
 TEST(TrainClips, AudioGainIsExactOnTheLogMel) {
