@@ -52,7 +52,7 @@ struct AudioFeaturizer::Impl {
     started = true;
     t0 = pts;
     received = 0;
-    grid_pts = grid_start(pts, hop_ns, grid_origin);
+    grid_pts = timeline::grid_start(pts, hop_ns, grid_origin);
     first_sample = ns_to_samples(grid_pts - t0);
     logmel.reset();
     frames.clear();

@@ -31,7 +31,7 @@ struct TrainingFile::Impl {
   int64_t samples_to_ns(int64_t n) const { return timeline::samples_to_ns(n, config.audio.sample_rate); }
   int64_t ns_to_samples(int64_t ns) const { return timeline::ns_to_samples(ns, config.audio.sample_rate); }
   // Time of model frame j.
-  int64_t grid_time(int64_t j) const { return video_pts0 + timeline::frame_offset_ns(j, config.video.fps); }
+  int64_t grid_time(int64_t j) const { return timeline::frame_offset_ns(grid_first + j, config.video.fps); }
 
   void push_audio(int64_t pts, const float* samples, size_t n) {
     if (n == 0) return;
@@ -89,13 +89,13 @@ struct TrainingFile::Impl {
 
   // Model frames whose time has come before `pts` show the frame held until now.
   void emit_held_frame_until(int64_t pts) {
-    while (grid_time(static_cast<int64_t>(frames.size())) < pts - kToleranceNs) frames.push_back(held);
+    while (timeline::shows_held_frame(grid_time(static_cast<int64_t>(frames.size())), pts)) frames.push_back(held);
   }
 
   void push_video(int64_t pts, const RgbImage& image, int64_t duration, const FrameRegion* region) {
     if (!have_video) {
       have_video = true;
-      video_pts0 = pts;
+      grid_first = timeline::first_frame_index_at_or_after(pts, config.video.fps);
     } else {
       if (pts < held_pts) return;  // goes back: not part of this file's timeline
       const int64_t excess = held_spacing > 0 ? pts - held_pts - held_spacing : 0;
@@ -103,7 +103,7 @@ struct TrainingFile::Impl {
         // Remember which of the frames held over the jump stand for it, should it turn out to
         // be a clock jump (close_clock_jumps): those beyond where the usual spacing would end.
         int64_t usual_end = static_cast<int64_t>(frames.size());
-        while (grid_time(usual_end) < pts - excess - kToleranceNs) ++usual_end;
+        while (timeline::shows_held_frame(grid_time(usual_end), pts - excess)) ++usual_end;
         emit_held_frame_until(pts);
         const int64_t filler = std::max<int64_t>(0, static_cast<int64_t>(frames.size()) - usual_end);
         video_jumps.push_back({pts, excess, usual_end, filler});
@@ -152,15 +152,11 @@ struct TrainingFile::Impl {
     video_jumps.clear();
   }
 
-  // The last frame reaches to its end: its duration, else the spacing before it, else one
-  // model frame.
+  // The last frame lasts until its end.
   void finish_video() {
     if (!have_video || finished) return;
     finished = true;
-    const int64_t reach = held_duration > 0  ? held_duration
-                          : held_spacing > 0 ? held_spacing
-                                             : timeline::frame_offset_ns(1, config.video.fps);
-    emit_held_frame_until(held_pts + reach);
+    emit_held_frame_until(timeline::last_frame_end_ns(held_pts, held_duration, held_spacing, config.video.fps));
   }
 
   ModelConfig config;
@@ -183,7 +179,7 @@ struct TrainingFile::Impl {
 
   bool have_video = false;
   bool finished = false;
-  int64_t video_pts0 = 0;
+  int64_t grid_first = 0;  // model frame 0 of the file is model frame grid_first of the timestamp axis
   int64_t out_h = 0, out_w = 0;
   torch::Tensor held;  // latest input frame, resized
   int64_t held_pts = 0, held_spacing = 0, held_duration = -1;

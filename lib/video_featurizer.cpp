@@ -22,7 +22,6 @@ namespace {
 using timeline::kSecondNs;
 // A frame this close after a model frame's time still counts as at that time: frame
 // times rounded to a coarse time base (1 ms in Matroska) must not pick the frame before.
-using timeline::kToleranceNs;
 
 std::string ms_text(double ns) {
   char text[32];
@@ -55,7 +54,7 @@ struct VideoFeaturizer::Impl {
 
   void start(int64_t pts) {
     started = true;
-    grid_pts = grid_start(pts, hop_ns, grid_origin);
+    grid_pts = timeline::grid_start(pts, hop_ns, grid_origin);
     next_model_frame = 0;
     frames.clear();
     frames_base = 0;
@@ -104,7 +103,7 @@ struct VideoFeaturizer::Impl {
 
   // Model frames whose time is before `limit` show the held frame.
   void decide_until(int64_t limit, std::vector<FeatureRows>& out) {
-    while (model_frame_time(next_model_frame) + kToleranceNs < limit) {
+    while (timeline::shows_held_frame(model_frame_time(next_model_frame), limit)) {
       // With a hop longer than the clip some model frames fall between windows.
       const bool used = next_model_frame % hop_frames < frames_per_clip;
       frames.push_back(used ? held_plane() : nullptr);
@@ -138,9 +137,7 @@ struct VideoFeaturizer::Impl {
   void finish(std::vector<FeatureRows>& out) {
     if (!started) return;
     started = false;
-    int64_t duration = held.duration;
-    if (duration <= 0) duration = held.spacing > 0 ? held.spacing : frame_offset(1);
-    decide_until(held.pts + duration, out);
+    decide_until(timeline::last_frame_end_ns(held.pts, held.duration, held.spacing, config.fps), out);
     batch.flush(out);
     held.plane.reset();
   }

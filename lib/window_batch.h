@@ -78,11 +78,4 @@ class WindowBatch {
   bool discont_ = true;
 };
 
-// First time origin + k * hop (k any integer) at or after `t` (t may be negative).
-inline int64_t grid_start(int64_t t, int64_t hop, int64_t origin = 0) {
-  const int64_t r = (t - origin) % hop;
-  if (r == 0) return t;
-  return r > 0 ? t - r + hop : t - r;
-}
-
 }  // namespace avts

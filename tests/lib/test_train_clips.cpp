@@ -3,11 +3,14 @@
 // (random crop, flip, exact audio gain).
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 #include <set>
 
 #include "avts/error.h"
+#include "avts/featurizer.h"
 #include "avts/logmel.h"
+#include "avts/model.h"
 #include "avts/video_prep.h"
 #include "train_fixtures.h"
 
@@ -190,6 +193,70 @@ TEST(TrainClips, CentreClipMatchesTheInferenceFrontEnd) {
   VideoCut cut = centre_cut(*stored, 2, c.video.crop);
   cut.flip = true;
   EXPECT_TRUE(torch::equal(video_clip(*stored, cut, c.video), clip.flip({3})));
+}
+
+// One media timeline: a file decoded at 30 fps with jittered timestamps and a dropped frame,
+// its audio starting late, gives the trainer the very windows the featurizers embed at
+// inference, video and audio, at every window start.
+TEST(TrainClips, TrainerAndFeaturizersSeeTheSameWindows) {
+  Model::set_threads(1);
+  ModelConfig c = tiny_train_config();
+  c.clip_seconds = 0.2;
+  const auto model = Model::create(c, 7);
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> pixel(0, 255), jitter_us(-900, 900);
+  std::normal_distribution<float> sample(0.0f, 0.3f);
+
+  TrainingFile file(c, "f");
+  FeaturizerOptions o;
+  o.hop_ns = 40 * kMs;
+  VideoFeaturizer video_features(model, o);
+  AudioFeaturizer audio_features(model, o);
+  std::vector<FeatureRows> video_rows, audio_rows;
+  for (int k = 0; k < 60; ++k) {
+    if (k == 31) continue;  // dropped: the frame before it is held
+    std::vector<uint8_t> rgb(48 * 36 * 3);
+    for (uint8_t& v : rgb) v = static_cast<uint8_t>(pixel(rng));
+    const int64_t pts = std::llround(k * 1e9 / 30) + jitter_us(rng) * 1000;
+    const RgbImage image{rgb.data(), 48, 36, 48 * 3};
+    file.push_video(pts, image);
+    video_features.push(pts, image, video_rows);
+  }
+  std::vector<float> audio(16000 * 2);
+  for (float& v : audio) v = sample(rng);
+  const int64_t audio_pts = 12'500'000;  // 12.5 ms after the video: both start at the next grid point
+  file.push_audio(audio_pts, audio.data(), audio.size());
+  audio_features.push(audio_pts, audio.data(), audio.size(), audio_rows);
+  video_features.drain(video_rows);
+  audio_features.drain(audio_rows);
+  const auto stored = store(std::move(file), c);
+
+  // Rows by window start.
+  auto by_time = [](const std::vector<FeatureRows>& rows) {
+    std::map<int64_t, std::vector<float>> m;
+    for (const FeatureRows& r : rows)
+      for (int i = 0; i < r.n; ++i)
+        m[r.pts_ns + i * r.hop_ns].assign(r.data.begin() + static_cast<size_t>(i) * r.dim,
+                                          r.data.begin() + static_cast<size_t>(i + 1) * r.dim);
+    return m;
+  };
+  const auto video_at = by_time(video_rows), audio_at = by_time(audio_rows);
+  // The stored file starts at the common start, 40 ms: video frame j there is at 40 ms + j x 40 ms.
+  const int64_t origin = 40 * kMs;
+  int compared = 0;
+  std::vector<float> got(16);
+  for (int64_t j = 0; j < stored->clip_starts(); ++j) {
+    const int64_t t = origin + j * 40 * kMs;
+    ASSERT_TRUE(video_at.count(t) && audio_at.count(t)) << "no featurizer window at " << t;
+    const torch::Tensor v = video_clip(*stored, centre_cut(*stored, j, c.video.crop), c.video).contiguous();
+    model->embed(Modality::Video, v.data_ptr<float>(), 1, "embedding", got.data());
+    for (int d = 0; d < 16; ++d) ASSERT_NEAR(got[d], video_at.at(t)[d], 1e-4f) << "video window at " << t;
+    const torch::Tensor a = audio_clip(*stored, stored->audio_start(j), 0.0, c.audio.log_offset).contiguous();
+    model->embed(Modality::Audio, a.data_ptr<float>(), 1, "embedding", got.data());
+    for (int d = 0; d < 16; ++d) ASSERT_NEAR(got[d], audio_at.at(t)[d], 1e-4f) << "audio window at " << t;
+    ++compared;
+  }
+  EXPECT_GE(compared, 40);
 }
 
 TEST(TrainClips, LargerFramesAreResizedAsTheInferenceFrontEndResizes) {
