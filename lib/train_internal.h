@@ -4,6 +4,7 @@
 //                         fixed validation pairs
 //   train_loss.cpp        contrastive and cross-entropy losses
 //   train_metrics.cpp     threshold fit, balanced accuracy, ROC AUC
+//   train_validation.cpp  the validation pairs scored, and the report on them
 //   train_optimizer.cpp   optimizer, learning-rate schedule, optimizer state by name
 //   train_checkpoint.cpp  the trainer-state file
 //   train_options.cpp     option names, validation, JSON
@@ -14,6 +15,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -177,6 +179,25 @@ double fit_threshold(const std::vector<double>& positives, const std::vector<dou
 double balanced_accuracy(const std::vector<double>& positives, const std::vector<double>& negatives, double threshold);
 // Probability that a random negative scores higher than a random positive (ties count 1/2).
 double roc_auc(const std::vector<double>& positives, const std::vector<double>& negatives);
+
+// ---- Validation (train_validation.cpp) ----
+
+// The validation pairs' scores by kind: distances d, and the score the loss trains (d, or the
+// fusion head's P(out of sync) for the cross-entropy loss).
+struct ValidationScores {
+  std::vector<double> d_pos, d_easy, d_hard, s_pos, s_easy, s_hard;
+};
+// Video and audio batches -> their embeddings (float32), as the trainer computes them.
+using EmbedBatch = std::function<std::pair<torch::Tensor, torch::Tensor>(const torch::Tensor&, const torch::Tensor&)>;
+// Each item's centre-cut video against its positive, easy and hard audio, in batches, without
+// gradients; `fusion` (the cross-entropy loss's head, else null) gives the trained score.
+ValidationScores score_validation(const std::vector<ValidationItem>& items, const ModelConfig& config,
+                                  torch::Device device, const EmbedBatch& embed, nets::FusionHeadImpl* fusion);
+// The threshold fitted on the distances; accuracies (at the distance threshold, or at the
+// fusion score's own) and AUCs of the trained score; mean distances by kind.
+ValidationReport validation_report(const ValidationScores& scores, int clips, bool fusion_scores);
+// A tensor's values as doubles, on the CPU.
+std::vector<double> to_vector(const torch::Tensor& t);
 
 // ---- Optimizer (train_optimizer.cpp) ----
 

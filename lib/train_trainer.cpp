@@ -38,18 +38,6 @@ std::string fixed(double v, int digits = 4) {
   return text;
 }
 
-double mean(const std::vector<double>& v) {
-  if (v.empty()) return kNaN;
-  double s = 0;
-  for (double x : v) s += x;
-  return s / v.size();
-}
-
-std::vector<double> to_vector(const torch::Tensor& t) {
-  const torch::Tensor c = t.to(torch::kCPU, torch::kFloat64).contiguous();
-  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
-}
-
 // A training file's clip slot waiting in the queue.
 struct Anchor {
   std::shared_ptr<const StoredFile> file;
@@ -341,72 +329,25 @@ struct Trainer::Impl {
   }
 
   ValidationReport validate() {
-    ValidationReport r;
     std::vector<std::shared_ptr<const StoredFile>> files;
     for (const auto& [id, f] : validation) files.push_back(f);
     const std::vector<ValidationItem> items = validation_items(files, options, config());
-    r.clips = static_cast<int>(items.size());
-
-    // Distances d, and the score the loss trains: d, or the fusion head's P(out of sync).
-    std::vector<double> d_pos, d_easy, d_hard, s_pos, s_easy, s_hard;
-    const ModelConfig& c = config();
-    const torch::Device device = model->impl().device;
+    int clips = static_cast<int>(items.size());
     net->eval();
-    torch::NoGradGuard no_grad;
-    const size_t batch = 16;
-    for (size_t first = 0; first < items.size(); first += batch) {
-      const size_t last = std::min(items.size(), first + batch);
-      std::vector<torch::Tensor> videos, audios;
-      std::vector<int64_t> video_of;  // for each audio clip, its video clip in this batch
-      std::vector<int> kind;          // 0 positive, 1 easy, 2 hard
-      const auto add_audio = [&](const StoredFile& f, int64_t start, int64_t v, int k) {
-        audios.push_back(audio_clip(f, start, 0.0, c.audio.log_offset));
-        video_of.push_back(v);
-        kind.push_back(k);
-      };
-      for (size_t i = first; i < last; ++i) {
-        const ValidationItem& it = items[i];
-        const auto v = static_cast<int64_t>(videos.size());
-        videos.push_back(video_cut(*it.file, centre_cut(*it.file, it.video_start, c.video.crop), c.video.crop));
-        add_audio(*it.file, it.file->audio_start(it.video_start), v, 0);
-        if (it.easy.file) add_audio(*it.easy.file, it.easy.start, v, 1);
-        if (it.hard_start) add_audio(*it.file, *it.hard_start, v, 2);
-      }
-      const auto [ve, ae] =
-          embed(normalise_video(torch::stack(videos).to(device), c.video), torch::stack(audios).to(device));
-      const torch::Tensor vp = ve.index_select(0, torch::tensor(video_of).to(device));
-      const torch::Tensor d = pair_distance(vp, ae);
-      const torch::Tensor score =
-          options.loss != LossKind::CrossEntropy ? d : torch::softmax(net->fusion->forward(vp, ae), 1).select(1, 0);
-      const std::vector<double> dv = to_vector(d), sv = to_vector(score);
-      for (size_t j = 0; j < kind.size(); ++j) {
-        (kind[j] == 0 ? d_pos : kind[j] == 1 ? d_easy : d_hard).push_back(dv[j]);
-        (kind[j] == 0 ? s_pos : kind[j] == 1 ? s_easy : s_hard).push_back(sv[j]);
-      }
-    }
+    const bool fusion_scores = options.loss == LossKind::CrossEntropy;
+    ValidationScores s = score_validation(
+        items, config(), model->impl().device,
+        [this](const torch::Tensor& v, const torch::Tensor& a) { return embed(v, a); },
+        fusion_scores ? &*net->fusion : nullptr);
     if (group) {
       // Every rank's pairs, so that all fit the same threshold.
-      for (auto* v : {&d_pos, &d_easy, &d_hard, &s_pos, &s_easy, &s_hard})
+      for (auto* v : {&s.d_pos, &s.d_easy, &s.d_hard, &s.s_pos, &s.s_easy, &s.s_hard})
         *v = to_vector(group->all_gather(torch::tensor(*v, torch::kFloat64)));
-      torch::Tensor clips = torch::tensor({static_cast<double>(r.clips)}, torch::kFloat64);
-      group->all_reduce_sum(clips);
-      r.clips = static_cast<int>(clips.item<double>());
+      torch::Tensor n = torch::tensor({static_cast<double>(clips)}, torch::kFloat64);
+      group->all_reduce_sum(n);
+      clips = static_cast<int>(n.item<double>());
     }
-    r.easy_pairs = static_cast<int>(d_easy.size());
-    r.hard_pairs = static_cast<int>(d_hard.size());
-    std::vector<double> d_neg = d_easy, s_neg = s_easy;
-    d_neg.insert(d_neg.end(), d_hard.begin(), d_hard.end());
-    s_neg.insert(s_neg.end(), s_hard.begin(), s_hard.end());
-    r.threshold = fit_threshold(d_pos, d_neg);
-    const double decision = options.loss != LossKind::CrossEntropy ? r.threshold : fit_threshold(s_pos, s_neg);
-    r.accuracy_easy = balanced_accuracy(s_pos, s_easy, decision);
-    r.accuracy_hard = balanced_accuracy(s_pos, s_hard, decision);
-    r.auc_easy = roc_auc(s_pos, s_easy);
-    r.auc_hard = roc_auc(s_pos, s_hard);
-    r.mean_distance_positive = mean(d_pos);
-    r.mean_distance_easy = mean(d_easy);
-    r.mean_distance_hard = mean(d_hard);
-    return r;
+    return validation_report(s, clips, fusion_scores);
   }
 
   // How the model was made, in its config: the run's options, data and validation numbers.

@@ -54,3 +54,30 @@ TEST(TrainMetrics, EmptySidesGiveNaN) {
   EXPECT_TRUE(std::isnan(balanced_accuracy({0.1}, {}, 0.5)));
   EXPECT_TRUE(std::isnan(roc_auc({}, {})));
 }
+
+TEST(TrainMetrics, ValidationReportFitsOnDistancesAndScoresTheTrainedScore) {
+  ValidationScores s;
+  s.d_pos = {0.1, 0.2};
+  s.d_easy = {0.8, 0.9};
+  s.d_hard = {0.15, 0.6};
+  // Distance-trained: the scores are the distances.
+  s.s_pos = s.d_pos, s.s_easy = s.d_easy, s.s_hard = s.d_hard;
+  avts::ValidationReport r = validation_report(s, 2, false);
+  EXPECT_EQ(r.clips, 2);
+  EXPECT_EQ(r.easy_pairs, 2);
+  EXPECT_EQ(r.hard_pairs, 2);
+  EXPECT_DOUBLE_EQ(r.threshold, 0.4);  // between 0.2 and 0.6: one hard negative in, three of four out
+  EXPECT_DOUBLE_EQ(r.accuracy_easy, 1.0);
+  EXPECT_DOUBLE_EQ(r.accuracy_hard, 0.75);
+  EXPECT_DOUBLE_EQ(r.auc_hard, 0.75);
+  EXPECT_DOUBLE_EQ(r.mean_distance_positive, 0.15);
+  EXPECT_DOUBLE_EQ(r.mean_distance_hard, 0.375);
+  // Fusion-trained: the threshold stays on the distances, the accuracies use the scores' own.
+  s.s_pos = {0.2, 0.3};
+  s.s_easy = {0.9, 0.95};
+  s.s_hard = {0.7, 0.8};
+  r = validation_report(s, 2, true);
+  EXPECT_DOUBLE_EQ(r.threshold, 0.4);
+  EXPECT_DOUBLE_EQ(r.accuracy_hard, 1.0);
+  EXPECT_DOUBLE_EQ(r.auc_hard, 1.0);
+}
