@@ -291,13 +291,19 @@ struct Trainer::Impl {
   }
 
   TrainProgress end_epoch() {
-    if (const std::string problem = epoch_problem(); !problem.empty()) throw Error(problem);
-    while (!queue.empty()) train_step(/*has_work=*/true);
+    // The clips left in the queue. Data-parallel, every step is collective and the ranks'
+    // shards differ, so a rank may have stepped more often so far: each rank steps while it
+    // has clips (and a second file for easy negatives), the others join those steps without
+    // a batch, until all are out of work. Only then do the ranks' other exchanges line up.
+    const auto has_work = [this] { return !queue.empty() && bank.size() >= 2; };
     if (group) {
-      while (!train_step(/*has_work=*/false)) {
+      while (!train_step(has_work())) {
       }
-      broadcast_state(/*parameters=*/false);
+    } else {
+      while (has_work()) train_step(/*has_work=*/true);
     }
+    if (const std::string problem = epoch_problem(); !problem.empty()) throw Error(problem);
+    if (group) broadcast_state(/*parameters=*/false);
 
     TrainProgress p = report(TrainProgress::Kind::Epoch);
     int validation_files = static_cast<int>(validation.size());

@@ -104,6 +104,9 @@ TEST(TrainDistributed, Worker) {
   o.lr = 0.02;
   o.curriculum = Curriculum::None;  // hard negatives too
   o.grad_clip_norm = 5.0;
+  // A step as soon as a batch is queued: the ranks step while their files come in, rank 1
+  // (three files) once more than rank 0 (two), which must join that step from end_epoch.
+  o.queue_batches = 1;
   o.distributed = DistributedOptions::from_environment();
   const char* backend = std::getenv("AVTS_TEST_WORKER_BACKEND");
   const char* device = std::getenv("AVTS_TEST_WORKER_DEVICE");
@@ -157,7 +160,7 @@ static void check_two_ranks(const std::string& device, const std::string& backen
   EXPECT_EQ(text0, text1);
   EXPECT_NE(text0.find("clips 8 "), std::string::npos) << text0;
   // Pairs of both ranks: (2 + 3 files) x 2 clips x 2 pairs per epoch, in 3 steps of 2 clips
-  // a rank (rank 0 has none for the third).
+  // a rank (rank 0 has none for the third, which rank 1 takes as its third file comes in).
   EXPECT_NE(text0.find("epoch 0 step 3 pairs 20 "), std::string::npos) << text0;
   EXPECT_NE(text0.find("epoch 1 step 6 pairs 20 "), std::string::npos) << text0;
   // Only rank 0 writes the output and the checkpoint; the output is the final model.
