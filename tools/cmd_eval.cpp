@@ -1,8 +1,8 @@
 // avts eval MANIFEST: how good a model is, on clips recorded in sync.
 //   sync classification  positives vs easy and vs hard negatives at the model's threshold
-//                        (lib/eval_sync_pairs.cpp), on the embeddings of the feature elements;
+//                        (lib/eval/eval_sync_pairs.cpp), on the embeddings of the feature elements;
 //   offset accuracy      the audio shifted inside the pipeline by each shift of a grid, the
-//                        whole-clip estimate of avtssync against the truth (lib/eval_offsets.cpp).
+//                        whole-clip estimate of avtssync against the truth (lib/eval/eval_offsets.cpp).
 // Each clip is decoded once (eval_media.h); the shifted runs replay it (eval_replay.h).
 #include <unistd.h>
 

@@ -18,7 +18,7 @@ Work (paper preset avts-mc3-18: 112 px crops of 128 px short sides, 25 frames, 4
                   torch: the same sampling, augmentation, loss and SGD in a Python loop
 Both sides: the same batch sizes, precision (autocast), cuDNN benchmark mode, warm-up before
 timing; the networks are torchvision's mc3_18 blocks at the preset's width and the VGG of
-lib/audio_net.cpp (tests/reference/avts_reference.py, found from this file's place in the tree).
+lib/model/audio_net.cpp (tests/reference/avts_reference.py, found from this file's place in the tree).
 Prints a table with the ratios; writes every number to --out.
 """
 import argparse

@@ -1,8 +1,8 @@
 """The one PyTorch / torchaudio / PyAV reference of the avts networks and front end.
 
 Used by the parity tests (tests/parity) and the benchmarks (bench/, bench/gpu): the video
-network (torchvision's mc3_18 blocks at a base width, lib/video_net.cpp), the audio network
-(the VGG of lib/audio_net.cpp), PyAV decoding to 16 kHz mono and the torchaudio log-mel with
+network (torchvision's mc3_18 blocks at a base width, lib/model/video_net.cpp), the audio network
+(the VGG of lib/model/audio_net.cpp), PyAV decoding to 16 kHz mono and the torchaudio log-mel with
 avts's framing. Importing this module needs only torch: torchvision, torchaudio and PyAV are
 imported by the functions that use them (bench/gpu/bench_gpu.py runs where only some exist).
 Callers add this folder to sys.path relative to their own __file__.
@@ -19,7 +19,7 @@ STD = [0.22803, 0.22145, 0.216989]
 
 
 class MC3(nn.Module):
-    """torchvision's mc3_18 trunk at base width w (w = 64 is mc3_18) + projection: lib/video_net.cpp.
+    """torchvision's mc3_18 trunk at base width w (w = 64 is mc3_18) + projection: lib/model/video_net.cpp.
     Its parameter names are mc3_18's (stem, layer1..layer4) with proj for mc3_18's fc."""
 
     def __init__(self, w, dim=128):
@@ -41,7 +41,7 @@ class MC3(nn.Module):
 
 
 class VGG(nn.Module):
-    """The audio net of lib/audio_net.cpp."""
+    """The audio net of lib/model/audio_net.cpp."""
 
     def __init__(self, w, dim=128):
         super().__init__()

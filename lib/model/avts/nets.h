@@ -116,7 +116,7 @@ struct Model::Impl {
   nets::AvtsNet net{nullptr};
   torch::Device device{torch::kCPU};
   std::string device_name;
-  Precision precision = Precision::Float32;  // of forward passes (see lib/autocast.h)
+  Precision precision = Precision::Float32;  // of forward passes (see lib/model/autocast.h)
   std::string id;
 
   void refresh_id();

@@ -1,6 +1,6 @@
 // The trainer-state file: what a resumed run needs (weights, optimizer state, epoch, step,
 // options), in PyTorch's zip format pickled without TorchScript type tags, as the model file
-// is (lib/archive.h), so Python reads it with torch.load(path, weights_only=True).
+// is (lib/model/archive.h), so Python reads it with torch.load(path, weights_only=True).
 // Written atomically: temporary file in the same folder, fsync, rename.
 #include "archive.h"
 #include "avts/error.h"

@@ -1,4 +1,4 @@
-// Internal to lib/cuda: limited-range YUV -> RGB in 8-bit fixed point, one definition for
+// Internal to lib/gpu/cuda: limited-range YUV -> RGB in 8-bit fixed point, one definition for
 // the host (gpu::i420_to_rgb) and the kernels, so both give the same bytes.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Internal to lib/cuda: CUDA and cuFFT return codes as avts::Error.
+// Internal to lib/gpu/cuda: CUDA and cuFFT return codes as avts::Error.
 #pragma once
 
 #include <cuda_runtime_api.h>
