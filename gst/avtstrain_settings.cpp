@@ -394,3 +394,38 @@ void gst_avts_train_install_settings(GObjectClass* gobject_class) {
                            "warnings and 'avts-train-done' are posted either way.",
                            DEFAULT_POST_MESSAGES, flags));
 }
+
+std::string gst_avts_train_model_source(const TrainSettings& s) {
+  return s.model_file + "\n" + s.resume + "\n" + s.preset + "\n" + s.device + "\n" + avts::precision_name(s.precision) +
+         "\n" + std::to_string(s.train.seed);
+}
+
+avts::TrainOptions gst_avts_train_options(const TrainSettings& s, const char* element) {
+  avts::TrainOptions o = s.train;
+  o.output = s.output;
+  o.checkpoint = s.checkpoint;
+  o.command = s.command.empty() ? std::string("avtstrain (element '") + element + "')" : s.command;
+  return o;
+}
+
+avts::DistributedOptions gst_avts_train_distributed_options(const TrainSettings& s) {
+  avts::DistributedOptions d = avts::DistributedOptions::from_environment();
+  d.backend = s.dist_backend;
+  return d;
+}
+
+avts::StartedRun gst_avts_train_open_run(const TrainSettings& s, const char* element, bool distributed) {
+  const avts::DistributedOptions dist = gst_avts_train_distributed_options(s);
+  avts::RunStart start;
+  start.resume = s.resume;
+  start.init = s.model_file;
+  start.preset = s.preset;
+  start.device = dist.rank_device(s.device);
+  start.precision = s.precision;
+  start.seed = s.train.seed;
+  start.created_by = "avtstrain";
+  dist.check_backend(start.device);  // before any media is decoded
+  avts::TrainOptions options = gst_avts_train_options(s, element);
+  if (distributed) options.distributed = dist;
+  return avts::start_run(start, options);
+}

@@ -1,5 +1,6 @@
-// avtstrain's read-write properties: the settings they hold, and the properties themselves
-// (installed, set and read here; the element adds its read-only counters after them).
+// avtstrain's read-write properties: the settings they hold, the properties themselves (installed,
+// set and read here; the element adds its read-only counters after them), and what the settings
+// ask of the library (the run's options, where it starts).
 #pragma once
 
 #include <gst/gst.h>
@@ -67,3 +68,16 @@ void gst_avts_train_install_settings(GObjectClass* gobject_class);
 // Sets / reads one setting; false when prop_id is not one of them.
 bool gst_avts_train_set_setting(TrainSettings& s, guint prop_id, const GValue* value);
 bool gst_avts_train_get_setting(const TrainSettings& s, guint prop_id, GValue* value);
+
+// What the settings ask of the library.
+// Names the model a run starts from (model-file, resume, preset, device, precision, seed):
+// when it changes, the element loads the model again.
+std::string gst_avts_train_model_source(const TrainSettings& s);
+// The trainer's options (epochs 0: from the stream); `element` names the run's command when
+// the settings give none.
+avts::TrainOptions gst_avts_train_options(const TrainSettings& s, const char* element);
+// The launcher's ranks (RANK, WORLD_SIZE...) and the backend chosen.
+avts::DistributedOptions gst_avts_train_distributed_options(const TrainSettings& s);
+// Where the run starts (lib's start_run): on the GPU the rank's LOCAL_RANK names when several
+// ranks run. `distributed`: a resumed run joins its data-parallel group. Throws avts::Error.
+avts::StartedRun gst_avts_train_open_run(const TrainSettings& s, const char* element, bool distributed);

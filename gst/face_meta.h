@@ -6,6 +6,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include <gst/video/video.h>
 
 #include <vector>
 
@@ -25,5 +26,11 @@ std::vector<avts::TrackedFace> faces_on(GstBuffer* buffer, GQuark roi_type);
 // on it: as avtsvideofeat and avtstrain both take it.
 avts::FrameView view_of(GstBuffer* buffer, int width, int height, const avts::VideoFrontEndConfig& config,
                         avts::MouthFraming& framing, avts::FrameRegion* mouth);
+
+// A mapped RGB frame as the library's image view (no copy).
+inline avts::RgbImage rgb_image_of(const GstVideoFrame& frame) {
+  return {static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)), GST_VIDEO_FRAME_WIDTH(&frame),
+          GST_VIDEO_FRAME_HEIGHT(&frame), GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0)};
+}
 
 }  // namespace avts_gst

@@ -132,9 +132,8 @@ static GstFlowReturn gst_avts_face_track_transform_frame_ip(GstVideoFilter* filt
   auto* self = GST_AVTS_FACE_TRACK(filter);
   if (!self->tracker && !make_tracker(self)) return GST_FLOW_ERROR;
   if (GST_BUFFER_FLAG_IS_SET(frame->buffer, GST_BUFFER_FLAG_DISCONT)) self->tracker->reset();
-  const int width = GST_VIDEO_FRAME_WIDTH(frame), height = GST_VIDEO_FRAME_HEIGHT(frame);
-  const avts::RgbImage image{static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(frame, 0)), width, height,
-                             GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0)};
+  const avts::RgbImage image = avts_gst::rgb_image_of(*frame);
+  const int width = image.width, height = image.height;
   try {
     for (const avts::TrackedFace& face : self->tracker->push(image))
       avts_gst::attach_face(frame->buffer, face, width, height);

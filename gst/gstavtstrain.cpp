@@ -216,6 +216,39 @@ static GstClockTime running_time(const PadStream& stream, GstBuffer* buffer) {
   return gst_segment_to_running_time(&stream.segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
 }
 
+// A buffer's samples to the feed.
+static TrainFeed::Result push_audio(TrainState* st, GstClockTime rt, GstBuffer* buffer) {
+  GstMapInfo map;
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return TrainFeed::Result::Ok;
+  struct Unmap {
+    GstBuffer* buffer;
+    GstMapInfo* map;
+    ~Unmap() { gst_buffer_unmap(buffer, map); }
+  } unmap{buffer, &map};
+  return st->feed->push_audio(static_cast<int64_t>(rt), reinterpret_cast<const float*>(map.data),
+                              map.size / sizeof(float));
+}
+
+// A buffer's frame to the feed, with the mouth of the face on it (avtsdatasrc face-track=true)
+// as avtsvideofeat takes it.
+static TrainFeed::Result push_video(TrainState* st, GstClockTime rt, GstBuffer* buffer) {
+  GstVideoFrame frame;
+  if (!gst_video_frame_map(&frame, &st->video.video, buffer, GST_MAP_READ)) return TrainFeed::Result::Ok;
+  struct Unmap {
+    GstVideoFrame* frame;
+    ~Unmap() { gst_video_frame_unmap(frame); }
+  } unmap{&frame};
+  const avts::RgbImage image = avts_gst::rgb_image_of(frame);
+  const int64_t duration =
+      GST_BUFFER_DURATION_IS_VALID(buffer) ? static_cast<int64_t>(GST_BUFFER_DURATION(buffer)) : -1;
+  avts::FrameRegion mouth{};
+  const avts::FrameView view =
+      avts_gst::view_of(buffer, image.width, image.height, st->model->config().video, st->framing, &mouth);
+  if (view == avts::FrameView::LeftOut) return TrainFeed::Result::Ok;
+  return st->feed->push_video(static_cast<int64_t>(rt), image, duration,
+                              view == avts::FrameView::Mouth ? &mouth : nullptr);
+}
+
 static GstFlowReturn gst_avts_train_chain(GstPad* pad, GstObject* parent, GstBuffer* buffer) {
   auto* self = GST_AVTS_TRAIN(parent);
   TrainState* st = self->state;
@@ -234,38 +267,7 @@ static GstFlowReturn gst_avts_train_chain(GstPad* pad, GstObject* parent, GstBuf
   }
   TrainFeed::Result result = TrainFeed::Result::Ok;
   try {
-    if (s == Stream::Audio) {
-      GstMapInfo map;
-      if (gst_buffer_map(buffer, &map, GST_MAP_READ)) {
-        result = st->feed->push_audio(static_cast<int64_t>(rt), reinterpret_cast<const float*>(map.data),
-                                      map.size / sizeof(float));
-        gst_buffer_unmap(buffer, &map);
-      }
-    } else {
-      GstVideoFrame frame;
-      if (gst_video_frame_map(&frame, &stream.video, buffer, GST_MAP_READ)) {
-        avts::RgbImage image;
-        image.data = static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
-        image.width = GST_VIDEO_FRAME_WIDTH(&frame);
-        image.height = GST_VIDEO_FRAME_HEIGHT(&frame);
-        image.stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
-        const int64_t duration =
-            GST_BUFFER_DURATION_IS_VALID(buffer) ? static_cast<int64_t>(GST_BUFFER_DURATION(buffer)) : -1;
-        // Faces on the frames (avtsdatasrc face-track=true): the mouth, as avtsvideofeat takes it.
-        avts::FrameRegion mouth{};
-        const avts::FrameView view =
-            avts_gst::view_of(buffer, image.width, image.height, st->model->config().video, st->framing, &mouth);
-        try {
-          if (view != avts::FrameView::LeftOut)
-            result = st->feed->push_video(static_cast<int64_t>(rt), image, duration,
-                                          view == avts::FrameView::Mouth ? &mouth : nullptr);
-        } catch (...) {
-          gst_video_frame_unmap(&frame);
-          throw;
-        }
-        gst_video_frame_unmap(&frame);
-      }
-    }
+    result = s == Stream::Audio ? push_audio(st, rt, buffer) : push_video(st, rt, buffer);
   } catch (const std::exception& e) {
     gst_buffer_unref(buffer);
     fail(self, e);
@@ -411,45 +413,6 @@ static void save_stopped_run(GstAvtsTrain* self) {
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
-static std::string model_source(const TrainSettings& s) {
-  return s.model_file + "\n" + s.resume + "\n" + s.preset + "\n" + s.device + "\n" + avts::precision_name(s.precision) +
-         "\n" + std::to_string(s.train.seed);
-}
-
-// The trainer's options from the element's settings (epochs 0: from the stream).
-static avts::TrainOptions train_options(GstAvtsTrain* self, const TrainSettings& r) {
-  avts::TrainOptions o = r.train;
-  o.output = r.output;
-  o.checkpoint = r.checkpoint;
-  o.command = r.command.empty() ? std::string("avtstrain (element '") + GST_OBJECT_NAME(self) + "')" : r.command;
-  return o;
-}
-
-// The launcher's ranks (RANK, WORLD_SIZE...) and the backend chosen.
-static avts::DistributedOptions distributed_options(const TrainSettings& r) {
-  avts::DistributedOptions d = avts::DistributedOptions::from_environment();
-  d.backend = r.dist_backend;
-  return d;
-}
-
-// Where this run starts (lib's start_run): on the GPU the rank's LOCAL_RANK names when several
-// ranks run. `distributed`: a resumed run joins its data-parallel group.
-static avts::StartedRun open_run(GstAvtsTrain* self, const TrainSettings& r, bool distributed) {
-  const avts::DistributedOptions dist = distributed_options(r);
-  avts::RunStart start;
-  start.resume = r.resume;
-  start.init = r.model_file;
-  start.preset = r.preset;
-  start.device = dist.rank_device(r.device);
-  start.precision = r.precision;
-  start.seed = r.train.seed;
-  start.created_by = "avtstrain";
-  dist.check_backend(start.device);  // before any media is decoded
-  avts::TrainOptions options = train_options(self, r);
-  if (distributed) options.distributed = dist;
-  return avts::start_run(start, options);
-}
-
 // The model training starts from: model-file, else a fresh one of `preset`; for a resumed
 // run the checkpoint's (read again when the run starts, which joins a data-parallel group).
 static gboolean load_model(GstAvtsTrain* self) {
@@ -464,7 +427,7 @@ static gboolean load_model(GstAvtsTrain* self) {
     return FALSE;
   }
   try {
-    avts::StartedRun run = open_run(self, r, /*distributed=*/false);
+    avts::StartedRun run = gst_avts_train_open_run(r, GST_OBJECT_NAME(self), /*distributed=*/false);
     st->model = run.model;
     st->first_epoch = run.first_epoch;
   } catch (const std::exception& e) {
@@ -473,7 +436,7 @@ static gboolean load_model(GstAvtsTrain* self) {
                        r.preset.c_str(), r.device.c_str()));
     return FALSE;
   }
-  st->loaded = model_source(r);
+  st->loaded = gst_avts_train_model_source(r);
   st->model_trained = false;
   st->epoch = static_cast<guint>(st->first_epoch);
   return TRUE;
@@ -482,7 +445,7 @@ static gboolean load_model(GstAvtsTrain* self) {
 static gboolean start_run(GstAvtsTrain* self) {
   TrainState* st = self->state;
   GST_OBJECT_LOCK(self);
-  const bool changed = model_source(st->settings) != st->loaded;
+  const bool changed = gst_avts_train_model_source(st->settings) != st->loaded;
   GST_OBJECT_UNLOCK(self);
   // A fresh start: not the last run's weights, nor a model the properties no longer name.
   if ((st->model_trained || changed) && !load_model(self)) return FALSE;
@@ -490,7 +453,7 @@ static gboolean start_run(GstAvtsTrain* self) {
   st->run = st->settings;
   GST_OBJECT_UNLOCK(self);
   avts::FeedOptions options;
-  options.train = train_options(self, st->run);
+  options.train = gst_avts_train_options(st->run, GST_OBJECT_NAME(self));
   options.chunk_seconds = st->run.chunk;
   try {
     avts::TrainOptions check = options.train;
@@ -498,7 +461,7 @@ static gboolean start_run(GstAvtsTrain* self) {
     check.validate();
     // Data-parallel when a launcher (torchrun, Slurm) says so; the trainer joins the group
     // when the first file arrives.
-    options.train.distributed = distributed_options(st->run);
+    options.train.distributed = gst_avts_train_distributed_options(st->run);
     avts::FeedCallbacks callbacks;
     callbacks.started = [self](int epochs) { on_started(self, epochs); };
     callbacks.progress = [self](const avts::TrainProgress& p) { on_progress(self, p); };
@@ -506,7 +469,8 @@ static gboolean start_run(GstAvtsTrain* self) {
     if (st->run.resume.empty()) {
       st->feed = std::make_unique<TrainFeed>(st->model, options, std::move(callbacks));
     } else {
-      std::unique_ptr<avts::Trainer> trainer = open_run(self, st->run, /*distributed=*/true).resumed;
+      std::unique_ptr<avts::Trainer> trainer =
+          gst_avts_train_open_run(st->run, GST_OBJECT_NAME(self), /*distributed=*/true).resumed;
       // A run resumed after its last epoch trains nothing: its model is written as it is.
       if (trainer->finished() && trainer->options().distributed.rank == 0) trainer->model()->save(st->run.output);
       st->model = trainer->model();

@@ -120,9 +120,7 @@ static void gst_avts_video_feat_process(GstAvtsFeatureExtractor* self, GstBuffer
   GstVideoFrame frame;
   if (!gst_video_frame_map(&frame, &st->info, buffer, GST_MAP_READ))
     throw avts::Error("could not map a video frame (buffer smaller than its caps say?)");
-  const avts::RgbImage image{static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)),
-                             GST_VIDEO_FRAME_WIDTH(&frame), GST_VIDEO_FRAME_HEIGHT(&frame),
-                             GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0)};
+  const avts::RgbImage image = avts_gst::rgb_image_of(frame);
   const GstClockTime duration = gst_avts_video_feat_buffer_duration(self, buffer);
   // A face on the buffer (avtsfacetrack's, or another detector's): look at its mouth.
   avts::FrameRegion mouth{};
