@@ -67,17 +67,20 @@ void resize_rgb(const uint8_t* data, int stride, const PixelRect& region, int ou
   });
 }
 
+PixelSize resized_size(const PixelRect& region, int resize) {
+  const bool landscape = region.width > region.height;
+  const int64_t short_in = landscape ? region.height : region.width;
+  const int64_t long_in = landscape ? region.width : region.height;
+  const int long_out = static_cast<int>(static_cast<double>(resize * long_in) / short_in);
+  return landscape ? PixelSize{long_out, resize} : PixelSize{resize, long_out};
+}
+
 CropTaps crop_taps(const VideoFrontEndConfig& config, int width, int height) {
   const int crop = config.crop;
   const PixelRect r = region_pixels(config, width, height);
-  const bool landscape = r.width > r.height;
-  const int64_t short_in = landscape ? r.height : r.width;
-  const int64_t long_in = landscape ? r.width : r.height;
-  const int long_out = static_cast<int>(static_cast<double>(config.resize * long_in) / short_in);
-  const int out_w = landscape ? long_out : config.resize;
-  const int out_h = landscape ? config.resize : long_out;
-  CropTaps t{resample_taps(r.width, out_w, centre_offset(out_w - crop), crop),
-             resample_taps(r.height, out_h, centre_offset(out_h - crop), crop)};
+  const PixelSize out = resized_size(r, config.resize);
+  CropTaps t{resample_taps(r.width, out.width, centre_offset(out.width - crop), crop),
+             resample_taps(r.height, out.height, centre_offset(out.height - crop), crop)};
   for (int& f : t.x.first) f += r.x;
   for (int& f : t.y.first) f += r.y;
   return t;

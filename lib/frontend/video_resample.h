@@ -66,9 +66,15 @@ void resample_rgb(const uint8_t* data, int stride, const ResampleTaps& tx, const
 // the trainer stores of each frame: the inference front end's pixels before its crop.
 void resize_rgb(const uint8_t* data, int stride, const PixelRect& region, int out_w, int out_h, uint8_t* out);
 
-// The taps of one frame size: the region taken, its short side resized to `resize` (long side
-// scaled and truncated, as torchvision's Resize(int)), then the centre `crop` x `crop`. The
-// taps index pixels of the whole frame.
+// The size `region` is resized to: its short side to `resize`, the long side scaled and
+// truncated (torchvision's Resize(int)). One rule for inference's taps and training's frames.
+struct PixelSize {
+  int width = 0, height = 0;
+};
+PixelSize resized_size(const PixelRect& region, int resize);
+
+// The taps of one frame size: the region taken, resized (resized_size), then the centre
+// `crop` x `crop`. The taps index pixels of the whole frame.
 struct CropTaps {
   ResampleTaps x, y;
 };

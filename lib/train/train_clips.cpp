@@ -67,13 +67,9 @@ struct TrainingFile::Impl {
     if (frame_region) framed.region = *frame_region;
     const PixelRect region = region_pixels(framed, image.width, image.height);
     if (out_h == 0) {
-      const bool landscape = region.width > region.height;
-      const int64_t short_in = landscape ? region.height : region.width;
-      const int64_t long_in = landscape ? region.width : region.height;
-      const int resize = config.video.resize;
-      const int long_out = static_cast<int>(static_cast<double>(resize * long_in) / short_in);
-      out_w = landscape ? long_out : resize;
-      out_h = landscape ? resize : long_out;
+      const PixelSize size = resized_size(region, config.video.resize);
+      out_w = size.width;
+      out_h = size.height;
     }
     torch::Tensor out = torch::empty({out_h, out_w, 3}, torch::kUInt8);
     if (region.height == out_h && region.width == out_w) {  // already scaled upstream

@@ -11,6 +11,7 @@
 #include "avts/config.h"
 #include "avts/error.h"
 #include "avts/video_prep.h"
+#include "video_resample.h"
 
 using avts::FramePreprocessor;
 using avts::RgbImage;
@@ -232,4 +233,16 @@ TEST(VideoPrep, RejectsInvalidImages) {
   VideoFrontEndConfig bad;
   bad.crop = 200;  // larger than resize
   EXPECT_THROW(FramePreprocessor{bad}, avts::Error);
+}
+
+TEST(VideoResample, ShortSideToTheResizeLongSideScaledAndTruncated) {
+  const avts::PixelSize landscape = avts::resized_size(avts::PixelRect{0, 0, 216, 144}, 72);
+  EXPECT_EQ(landscape.width, 108);
+  EXPECT_EQ(landscape.height, 72);
+  const avts::PixelSize portrait = avts::resized_size(avts::PixelRect{10, 20, 100, 160}, 72);  // 115.2 -> 115
+  EXPECT_EQ(portrait.width, 72);
+  EXPECT_EQ(portrait.height, 115);
+  const avts::PixelSize square = avts::resized_size(avts::PixelRect{0, 0, 160, 160}, 72);
+  EXPECT_EQ(square.width, 72);
+  EXPECT_EQ(square.height, 72);
 }
