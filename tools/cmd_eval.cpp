@@ -104,6 +104,7 @@ json stats_json(const OffsetStats& s) {
           {"correct", s.correct},
           {"inconclusive", s.inconclusive},
           {"out-of-range", s.out_of_range},
+          {"no-estimate", s.no_estimate},
           {"accuracy", s.accuracy},
           {"conclusive-accuracy", s.conclusive_accuracy},
           {"mean-abs-error-ms", s.mean_abs_error_ms},
@@ -161,6 +162,11 @@ void print_table(const json& r, const SyncClassification& c, const OffsetAccurac
               fmt(s.mean_abs_error_ms, "%.1f").c_str(), s.trials - s.inconclusive);
   std::printf("  inconclusive         %s  (%d of %d)\n", fmt(s.inconclusive_share, "%.3f").c_str(), s.inconclusive,
               s.trials);
+  if (s.no_estimate > 0)
+    std::printf(
+        "  no estimate          %d of the inconclusive: no window covers the offsets searched (clips shorter "
+        "than the search with its shift)\n",
+        s.no_estimate);
   std::printf("  conclusive accuracy  %s  (%d out of range)\n", fmt(s.conclusive_accuracy, "%.3f").c_str(),
               s.out_of_range);
   std::printf("\n  %8s %7s %8s %9s %9s %13s\n", "shift ms", "trials", "correct", "accuracy", "MAE ms", "inconclusive");

@@ -17,6 +17,7 @@ OffsetStats stats_of(const std::vector<const OffsetTrial*>& trials, double toler
   double abs_error = 0;
   for (const OffsetTrial* t : trials) {
     ++s.trials;
+    if (t->windows == 0) ++s.no_estimate;
     if (!t->conclusive) {
       ++s.inconclusive;
       continue;

@@ -115,6 +115,7 @@ bool offset_correct(const OffsetTrial& trial, double tolerance_ms);
 struct OffsetStats {
   int trials = 0, correct = 0, inconclusive = 0;
   int out_of_range = 0;            // conclusive trials whose minimum was at an edge
+  int no_estimate = 0;             // trials with no window judged (a clip shorter than the search needs)
   double accuracy = 0;             // correct / trials (inconclusive counts as not correct)
   double conclusive_accuracy = 0;  // correct / conclusive trials
   double mean_abs_error_ms = 0;    // over the conclusive trials (out of range: the edge value)

@@ -188,17 +188,19 @@ TEST(EvalOffsets, SignAndTolerance) {
 }
 
 TEST(EvalOffsets, Summary) {
-  const std::vector<OffsetTrial> trials = {
+  std::vector<OffsetTrial> trials = {
       trial(40, 40),                  // correct
       trial(40, 100),                 // wrong by 60
       trial(40, 0, false),            // inconclusive
       trial(-200, -190),              // correct, off by 10
       trial(-200, -600, true, true),  // out of range, off by 400
   };
-  const OffsetAccuracy a = summarize_offsets(trials, 40);
+  for (OffsetTrial& t : trials) t.windows = 4;  // every one judged some windows
+  OffsetAccuracy a = summarize_offsets(trials, 40);
   EXPECT_EQ(a.overall.trials, 5);
   EXPECT_EQ(a.overall.correct, 2);
   EXPECT_EQ(a.overall.inconclusive, 1);
+  EXPECT_EQ(a.overall.no_estimate, 0);
   EXPECT_EQ(a.overall.out_of_range, 1);
   EXPECT_DOUBLE_EQ(a.overall.accuracy, 2.0 / 5);
   EXPECT_DOUBLE_EQ(a.overall.conclusive_accuracy, 2.0 / 4);
@@ -212,6 +214,13 @@ TEST(EvalOffsets, Summary) {
   EXPECT_DOUBLE_EQ(a.per_shift[1].accuracy, 1.0 / 3);
   EXPECT_DOUBLE_EQ(a.per_shift[1].inconclusive_share, 1.0 / 3);
   EXPECT_DOUBLE_EQ(a.per_shift[1].mean_abs_error_ms, 30);
+  // A clip too short for the search: inconclusive, and counted as having no estimate at all.
+  std::vector<OffsetTrial> with_short = trials;
+  with_short.push_back(trial(400, 0, false));
+  with_short.back().windows = 0;
+  a = summarize_offsets(with_short, 40);
+  EXPECT_EQ(a.overall.inconclusive, 2);
+  EXPECT_EQ(a.overall.no_estimate, 1);
 }
 
 TEST(EvalOffsets, AllInconclusiveHasNoError) {
