@@ -242,9 +242,9 @@ int cmd_train(int argc, char** argv) {
         *device = nullptr, *resume = nullptr, *checkpoint = nullptr, *init = nullptr, *precision = nullptr;
   gchar *schedule = nullptr, *dist_backend = nullptr;
   gint epochs = 0, batch = 0, easy_epochs = -1, mixed_epochs = -1, warmup_steps = -1, cache_mb = 4096, negatives = 0;
-  gint decode_ahead = 1, drift = -1;
+  gint decode_ahead = 1, drift = G_MININT;  // G_MININT, NaN: not given
   gint64 seed = -1;
-  gdouble lr = 0, weight_decay = -1, hard_fraction = -1, temperature = 0, zoom = 0;
+  gdouble lr = 0, weight_decay = -1, hard_fraction = -1, temperature = 0, zoom = std::nan("");
   const GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write (required)", "MODEL"},
       {"preset", 0, 0, G_OPTION_ARG_STRING, &preset, "avts-compact (default) or avts-mc3-18", "NAME"},
@@ -330,8 +330,8 @@ int cmd_train(int argc, char** argv) {
   if (negatives > 0) options.negatives_per_anchor = negatives;
   if (weight_decay >= 0) options.weight_decay = weight_decay;
   if (temperature > 0) options.temperature = temperature;
-  if (zoom > 0) options.zoom = zoom;
-  if (drift >= 0) options.drift = drift;
+  if (!std::isnan(zoom)) options.zoom = zoom;  // out of range: validate() says so
+  if (drift != G_MININT) options.drift = drift;
   if (warmup_steps >= 0) options.warmup_steps = warmup_steps;
   if (!schedule_arg.empty()) options.schedule = parse_schedule(schedule_arg);
   if (!curriculum_name_arg.empty()) options.curriculum = parse_curriculum(curriculum_name_arg);

@@ -20,8 +20,6 @@ namespace avts {
 namespace {
 
 using timeline::kSecondNs;
-// A frame this close after a model frame's time still counts as at that time: frame
-// times rounded to a coarse time base (1 ms in Matroska) must not pick the frame before.
 
 std::string ms_text(double ns) {
   char text[32];

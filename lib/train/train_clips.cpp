@@ -1,6 +1,6 @@
 // Training media: a decoded file collected (TrainingFile), stored for sampling (StoredFile:
 // log-mel frames and resized video frames on one time axis) and cut into clip tensors with
-// the training augmentations (random crop, flip, audio gain).
+// the training augmentations (random crop, flip, zoom and drift; audio gain).
 #include <cmath>
 #include <cstring>
 

@@ -144,6 +144,15 @@ class AvtsTrain(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("--temperature 5 is outside the range avtstrain takes (0.001 to 2)", p.stderr)
         self.assertFalse(os.path.exists(self.model + ".t"))
+        # Augmentations out of range, negative ones too, are refused, not taken as "not given".
+        for flag, value, message in [("--zoom", "0.5", "zoom must be in [1, 4]"),
+                                     ("--zoom", "-1", "zoom must be in [1, 4]"),
+                                     ("--drift", "-1", "drift must be in [0, 16] pixels per frame"),
+                                     ("--drift", "17", "drift must be in [0, 16] pixels per frame")]:
+            p = avts("train", self.manifest, "-o", self.model + ".t", flag, value, check=False)
+            self.assertEqual(p.returncode, 2, (flag, value))
+            self.assertIn(message, p.stderr)
+            self.assertFalse(os.path.exists(self.model + ".t"))
 
     def test_dist_backend_is_checked_before_training(self):
         # NCCL is for models on GPUs (and builds that have it); unknown names list the known ones.
