@@ -1,5 +1,6 @@
 #include "decode_graph.h"
 
+#include <cstring>
 #include <memory>
 
 #include "avts/error.h"
@@ -77,6 +78,7 @@ DecodeGraph::DecodeGraph(const std::string& uri, const char* name) {
   gst_bin_add(GST_BIN(pipeline_), decoder);
   g_signal_connect(decoder, "pad-added", G_CALLBACK(on_pad_added), this);
   g_signal_connect(decoder, "no-more-pads", G_CALLBACK(on_no_more_pads), this);
+  g_signal_connect(decoder, "deep-element-added", G_CALLBACK(on_element_added), this);
 }
 
 DecodeGraph::~DecodeGraph() {
@@ -121,6 +123,29 @@ void DecodeGraph::on_pad_added(GstElement*, GstPad* pad, DecodeGraph* self) {
   GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
   gst_pad_link(pad, sinkpad);
   gst_object_unref(sinkpad);
+}
+
+void DecodeGraph::on_element_added(GstBin*, GstBin*, GstElement* element, DecodeGraph* self) {
+  if (GST_IS_BIN(element)) return;
+  GstElementFactory* factory = gst_element_get_factory(element);
+  const char* klass = factory ? gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS) : nullptr;
+  if (klass && std::strstr(klass, "Demux"))
+    g_signal_connect(element, "no-more-pads", G_CALLBACK(on_demuxer_done), self);
+}
+
+// decodebin drops an error that its demuxer posts while decodebin is still bringing it to
+// PAUSED (GStreamer 1.22: the error is "filtered" and discarded once the state change
+// succeeds), so a file cut inside its header (matroskademux: "No pads created") could leave the
+// pipeline waiting for ever, about one run in a hundred. A demuxer that is done with no pad
+// says the same thing on a path decodebin does not filter.
+void DecodeGraph::on_demuxer_done(GstElement* demuxer, DecodeGraph* self) {
+  GST_OBJECT_LOCK(demuxer);
+  const bool no_stream = demuxer->numsrcpads == 0;
+  GST_OBJECT_UNLOCK(demuxer);
+  if (!no_stream) return;
+  GstStructure* s = gst_structure_new(kMissingTrack, "why", G_TYPE_STRING,
+                                      "no stream could be read from it (is the file cut short or damaged?)", nullptr);
+  gst_element_post_message(self->pipeline_, gst_message_new_application(GST_OBJECT(self->pipeline_), s));
 }
 
 void DecodeGraph::on_no_more_pads(GstElement*, DecodeGraph* self) {

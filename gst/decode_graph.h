@@ -7,7 +7,7 @@
 //
 // run() plays it to EOS as fast as it goes and turns what can go wrong into avts::Error: an
 // element's error, or a branch whose stream never came ("has no audio track") or could not be
-// linked ("cannot decode its video (caps)").
+// linked ("cannot decode its video (caps)"), or a demuxer that found no stream at all.
 #pragma once
 
 #include <gst/app/gstappsink.h>
@@ -61,6 +61,8 @@ class DecodeGraph {
   };
   static void on_pad_added(GstElement* decoder, GstPad* pad, DecodeGraph* self);
   static void on_no_more_pads(GstElement* decoder, DecodeGraph* self);
+  static void on_element_added(GstBin* decoder, GstBin* parent, GstElement* element, DecodeGraph* self);
+  static void on_demuxer_done(GstElement* demuxer, DecodeGraph* self);
 
   GstElement* pipeline_ = nullptr;
   std::vector<Branch> branches_;
