@@ -1,5 +1,7 @@
 #include "avtstrain_settings.h"
 
+#include <limits>
+
 #include "avtsprecision.h"
 #include "avtstrain_enums.h"
 
@@ -76,6 +78,12 @@ bool gst_avts_train_set_setting(TrainSettings& s, guint prop_id, const GValue* v
       break;
     case PROP_DRIFT:
       s.train.drift = static_cast<int>(g_value_get_uint(value));
+      break;
+    case PROP_BLUR:
+      s.train.blur = g_value_get_double(value);
+      break;
+    case PROP_NOISE_SNR:
+      s.train.noise_snr_db = g_value_get_double(value);
       break;
     case PROP_OPTIMIZER:
       s.train.optimizer = static_cast<avts::OptimizerKind>(g_value_get_enum(value));
@@ -175,6 +183,12 @@ bool gst_avts_train_get_setting(const TrainSettings& s, guint prop_id, GValue* v
       break;
     case PROP_DRIFT:
       g_value_set_uint(value, static_cast<guint>(s.train.drift));
+      break;
+    case PROP_BLUR:
+      g_value_set_double(value, s.train.blur);
+      break;
+    case PROP_NOISE_SNR:
+      g_value_set_double(value, s.train.noise_snr_db);
       break;
     case PROP_OPTIMIZER:
       g_value_set_enum(value, static_cast<gint>(s.train.optimizer));
@@ -340,6 +354,18 @@ void gst_avts_train_install_settings(GObjectClass* gobject_class) {
                         "Augmentation: each training clip's crop moves by up to this many pixels (of the model's "
                         "frames) from one frame to the next, as a head or a camera does (0: never).",
                         0, 16, static_cast<guint>(defaults.drift), flags));
+  g_object_class_install_property(
+      gobject_class, PROP_BLUR,
+      g_param_spec_double("blur", "Blur",
+                          "Augmentation: half of the training clips blurred by a Gaussian of a sigma drawn uniformly "
+                          "up to this many pixels (of the model's frames), as soft or upscaled footage is (0: never).",
+                          0.0, 4.0, defaults.blur, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_NOISE_SNR,
+      g_param_spec_double("noise-snr", "Noise SNR",
+                          "Augmentation: half of the training audio clips get coloured noise at a signal-to-noise "
+                          "ratio drawn uniformly from this to 30 dB above it (dB; inf: never).",
+                          -10.0, std::numeric_limits<double>::infinity(), defaults.noise_snr_db, flags));
   g_object_class_install_property(
       gobject_class, PROP_OPTIMIZER,
       g_param_spec_enum("optimizer", "Optimizer",

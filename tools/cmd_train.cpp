@@ -245,6 +245,7 @@ int cmd_train(int argc, char** argv) {
   gint decode_ahead = 1, drift = G_MININT;  // G_MININT, NaN: not given
   gint64 seed = -1;
   gdouble lr = 0, weight_decay = -1, hard_fraction = -1, temperature = 0, zoom = std::nan("");
+  gdouble blur = std::nan(""), noise_snr = std::nan("");
   const GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Model file to write (required)", "MODEL"},
       {"preset", 0, 0, G_OPTION_ARG_STRING, &preset, "avts-compact (default) or avts-mc3-18", "NAME"},
@@ -284,6 +285,13 @@ int cmd_train(int argc, char** argv) {
        "Move each training clip's crop by up to N pixels (of the model's frames) per frame, as a head or camera "
        "does (default 0: never)",
        "N"},
+      {"blur", 0, 0, G_OPTION_ARG_DOUBLE, &blur,
+       "Blur half of the training clips by a Gaussian of sigma up to S pixels (of the model's frames), as soft or "
+       "upscaled footage is (default 0: never)",
+       "S"},
+      {"noise-snr", 0, 0, G_OPTION_ARG_DOUBLE, &noise_snr,
+       "Add coloured noise to half of the training audio clips at an SNR drawn from DB to DB + 30 dB (default: never)",
+       "DB"},
       {"optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "sgd (default) or adamw", "NAME"},
       {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of weights, sampling and augmentation (default 1)", "N"},
       {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu (default), cuda or cuda:N", "DEV"},
@@ -332,6 +340,8 @@ int cmd_train(int argc, char** argv) {
   if (temperature > 0) options.temperature = temperature;
   if (!std::isnan(zoom)) options.zoom = zoom;  // out of range: validate() says so
   if (drift != G_MININT) options.drift = drift;
+  if (!std::isnan(blur)) options.blur = blur;
+  if (!std::isnan(noise_snr)) options.noise_snr_db = noise_snr;
   if (warmup_steps >= 0) options.warmup_steps = warmup_steps;
   if (!schedule_arg.empty()) options.schedule = parse_schedule(schedule_arg);
   if (!curriculum_name_arg.empty()) options.curriculum = parse_curriculum(curriculum_name_arg);
@@ -378,6 +388,8 @@ int cmd_train(int argc, char** argv) {
   check_range(train, "temperature", options.temperature, "--temperature");
   check_range(train, "zoom", options.zoom, "--zoom");
   check_range(train, "drift", options.drift, "--drift");
+  check_range(train, "blur", options.blur, "--blur");
+  check_range(train, "noise-snr", options.noise_snr_db, "--noise-snr");
   check_range(train, "weight-decay", options.weight_decay, "--weight-decay");
   check_range(train, "batch-size", options.batch_size, "--batch-size");
   // Frames go to the trainer whole: its front end takes the region and resizes them, as the
@@ -389,8 +401,9 @@ int cmd_train(int argc, char** argv) {
                "mixed-epochs", static_cast<guint>(options.mixed_epochs), "hard-fraction", options.hard_fraction,
                "negatives", static_cast<guint>(options.negatives_per_anchor), "loss", static_cast<gint>(options.loss),
                "temperature", options.temperature, "zoom", options.zoom, "drift", static_cast<guint>(options.drift),
-               "optimizer", static_cast<gint>(options.optimizer), "schedule", static_cast<gint>(options.schedule),
-               "weight-decay", options.weight_decay, "warmup-steps", static_cast<guint>(options.warmup_steps), "seed",
+               "blur", options.blur, "noise-snr", options.noise_snr_db, "optimizer",
+               static_cast<gint>(options.optimizer), "schedule", static_cast<gint>(options.schedule), "weight-decay",
+               options.weight_decay, "warmup-steps", static_cast<guint>(options.warmup_steps), "seed",
                static_cast<guint64>(options.seed), "progress-interval", 200u, nullptr);
   set_precision(train, precision_name(train_precision));
   g_object_set(train, "dist-backend", static_cast<gint>(dist.backend), nullptr);

@@ -1,8 +1,11 @@
 // Training media: a decoded file collected (TrainingFile), stored for sampling (StoredFile:
 // log-mel frames and resized video frames on one time axis) and cut into clip tensors with
-// the training augmentations (random crop, flip, zoom and drift; audio gain).
+// the training augmentations (random crop, flip, zoom, drift and blur; audio gain and noise).
 #include <cmath>
 #include <cstring>
+#include <numeric>
+#include <random>
+#include <vector>
 
 #include "avts/error.h"
 #include "avts/logmel.h"
@@ -360,6 +363,45 @@ torch::Tensor audio_clip(const StoredFile& file, int64_t start, double gain_db, 
     x = torch::log((torch::exp(x) - log_offset).clamp_min(0) * power_gain + log_offset);
   }
   return x.t().unsqueeze(0).contiguous();  // T x mels -> 1 x mels x T
+}
+
+torch::Tensor blur_cut(const torch::Tensor& cut, double sigma) {
+  if (sigma <= 0) return cut;
+  const int64_t radius = std::max<int64_t>(1, std::lround(2.5 * sigma));
+  const torch::Tensor taps = torch::arange(-radius, radius + 1, torch::kFloat32);
+  torch::Tensor kernel = torch::exp(-taps * taps / (2 * sigma * sigma));
+  kernel = kernel / kernel.sum();
+  namespace F = torch::nn::functional;
+  const int64_t channels = cut.size(3);
+  // Separable: a row pass and a column pass, each channel on its own; the border repeated.
+  torch::Tensor x = cut.permute({0, 3, 1, 2}).to(torch::kFloat32);  // T x C x H x W
+  const auto pass = [&](const torch::Tensor& in, const torch::Tensor& k, std::vector<int64_t> pad) {
+    return F::conv2d(F::pad(in, F::PadFuncOptions(pad).mode(torch::kReplicate)), k.repeat({channels, 1, 1, 1}),
+                     F::Conv2dFuncOptions().groups(channels));
+  };
+  x = pass(x, kernel.view({1, 1, 1, -1}), {radius, radius, 0, 0});
+  x = pass(x, kernel.view({1, 1, -1, 1}), {0, 0, radius, radius});
+  return x.round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
+}
+
+torch::Tensor add_noise(const torch::Tensor& clip, double snr_db, double log_offset, Rng& rng) {
+  const torch::Tensor power = (torch::exp(clip) - log_offset).clamp_min(0);
+  const int64_t mels = clip.size(1), frames = clip.size(2);
+  const double level = power.mean().item<double>() * std::pow(10.0, -snr_db / 10.0);
+  // Up to a tenfold tilt from the lowest band to the highest, either way, mean 1 over the bands.
+  const double tilt = std::uniform_real_distribution<double>(-1.0, 1.0)(rng);
+  std::vector<double> shape(mels);
+  for (int64_t b = 0; b < mels; ++b)
+    shape[b] = std::pow(10.0, tilt * (static_cast<double>(b) / std::max<int64_t>(1, mels - 1) - 0.5));
+  const double mean_shape = std::accumulate(shape.begin(), shape.end(), 0.0) / static_cast<double>(mels);
+  // A mel band sums several FFT bins of noise: its power fluctuates less than one bin's.
+  std::gamma_distribution<double> fluctuation(4.0, 0.25);
+  std::vector<float> noise(static_cast<size_t>(mels * frames));
+  for (int64_t b = 0; b < mels; ++b)
+    for (int64_t t = 0; t < frames; ++t)
+      noise[static_cast<size_t>(b * frames + t)] = static_cast<float>(level * shape[b] / mean_shape * fluctuation(rng));
+  const torch::Tensor n = torch::from_blob(noise.data(), {1, mels, frames}, torch::kFloat32).clone();
+  return torch::log(power + n + log_offset);
 }
 
 }  // namespace train

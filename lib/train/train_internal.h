@@ -91,6 +91,14 @@ torch::Tensor normalise_video(const torch::Tensor& cuts, const VideoFrontEndConf
 // by 10^(gain_db / 10), applied exactly to the mel energies under the log.
 torch::Tensor audio_clip(const StoredFile& file, int64_t start, double gain_db, double log_offset);
 
+// Appearance and sound unlike the training footage's (TrainOptions' blur and noise_snr_db).
+// `cut` (T x H x W x C bytes) blurred by a Gaussian of `sigma` pixels in each frame.
+torch::Tensor blur_cut(const torch::Tensor& cut, double sigma);
+// An audio clip (1 x mels x frames of log(power + log_offset)) with coloured noise added at
+// `snr_db` below its mean power: a random spectral tilt, each band and frame fluctuating as
+// a mel band of noise does.
+torch::Tensor add_noise(const torch::Tensor& clip, double snr_db, double log_offset, Rng& rng);
+
 // ---- Sampling (train_sampler.cpp) ----
 
 // What a curriculum stage draws.

@@ -85,6 +85,8 @@ void TrainOptions::validate() const {
   require(gain_db >= 0 && gain_db <= 40, "gain_db must be in [0, 40]");
   require(zoom >= 1 && zoom <= 4, "zoom must be in [1, 4]");
   require(drift >= 0 && drift <= 16, "drift must be in [0, 16] pixels per frame");
+  require(blur >= 0 && blur <= 4, "blur must be in [0, 4] pixels");
+  require(noise_snr_db >= -10, "noise_snr_db must be at least -10 dB (infinity: no noise)");
   require(max_train_files >= 2, "max_train_files must be at least 2 (easy negatives come from another file)");
   require(max_validation_files >= 0, "max_validation_files must not be negative");
   require(validation_fraction >= 0 && validation_fraction < 1, "validation_fraction must be in [0, 1)");
@@ -136,6 +138,8 @@ nlohmann::json run_json(const TrainOptions& o) {
   // Only where used: checkpoints of runs from before they existed still resume.
   if (o.zoom != 1.0) j["zoom"] = o.zoom;
   if (o.drift != 0) j["drift"] = o.drift;
+  if (o.blur != 0) j["blur"] = o.blur;
+  if (std::isfinite(o.noise_snr_db)) j["noise_snr_db"] = o.noise_snr_db;
   return j;
 }
 

@@ -124,6 +124,23 @@ struct Trainer::Impl {
     return options.gain_db > 0 ? std::uniform_real_distribution<double>(-options.gain_db, options.gain_db)(rng) : 0.0;
   }
 
+  // A training audio clip with its gain and, half of the time when asked for, noise.
+  torch::Tensor training_audio(const StoredFile& file, int64_t start) {
+    const double log_offset = config().audio.log_offset;
+    torch::Tensor x = audio_clip(file, start, draw_gain(), log_offset);
+    if (std::isfinite(options.noise_snr_db) && std::bernoulli_distribution(0.5)(rng))
+      x = add_noise(x, options.noise_snr_db + std::uniform_real_distribution<double>(0.0, 30.0)(rng), log_offset, rng);
+    return x;
+  }
+
+  // A training video clip as `cut` places it, half of the time blurred when asked for.
+  torch::Tensor training_video(const StoredFile& file, const VideoCut& cut) {
+    torch::Tensor x = video_cut(file, cut, config().video.crop);
+    if (options.blur > 0 && std::bernoulli_distribution(0.5)(rng))
+      x = blur_cut(x, std::uniform_real_distribution<double>(0.0, options.blur)(rng));
+    return x;
+  }
+
   // One optimizer step on a batch from the queue: each anchor's video clip against its
   // positive and its negative audio, so positives and negatives are 1:1. Data-parallel, the
   // step is collective and `has_work` false joins it without a batch. Returns whether every
@@ -181,10 +198,10 @@ struct Trainer::Impl {
       VideoCut cut = options.random_crop ? random_cut(*a.file, start, c.video.crop, augmentation(), rng)
                                          : centre_cut(*a.file, start, c.video.crop);
       if (!options.random_crop && options.flip) cut.flip = std::bernoulli_distribution(0.5)(rng);
-      videos.push_back(video_cut(*a.file, cut, c.video.crop));
-      positives.push_back(audio_clip(*a.file, a.file->audio_start(start), draw_gain(), c.audio.log_offset));
+      videos.push_back(training_video(*a.file, cut));
+      positives.push_back(training_audio(*a.file, a.file->audio_start(start)));
       for (const Sample& sample : samples)
-        negatives.push_back(audio_clip(*sample.negative.file, sample.negative.start, draw_gain(), c.audio.log_offset));
+        negatives.push_back(training_audio(*sample.negative.file, sample.negative.start));
     }
     const auto n = static_cast<int64_t>(anchors.size());
     const torch::Device device = model->impl().device;

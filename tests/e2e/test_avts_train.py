@@ -148,7 +148,10 @@ class AvtsTrain(unittest.TestCase):
         for flag, value, message in [("--zoom", "0.5", "zoom must be in [1, 4]"),
                                      ("--zoom", "-1", "zoom must be in [1, 4]"),
                                      ("--drift", "-1", "drift must be in [0, 16] pixels per frame"),
-                                     ("--drift", "17", "drift must be in [0, 16] pixels per frame")]:
+                                     ("--drift", "17", "drift must be in [0, 16] pixels per frame"),
+                                     ("--blur", "-1", "blur must be in [0, 4] pixels"),
+                                     ("--blur", "5", "blur must be in [0, 4] pixels"),
+                                     ("--noise-snr", "-20", "noise_snr_db must be at least -10 dB")]:
             p = avts("train", self.manifest, "-o", self.model + ".t", flag, value, check=False)
             self.assertEqual(p.returncode, 2, (flag, value))
             self.assertIn(message, p.stderr)

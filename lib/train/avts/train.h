@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -151,7 +152,11 @@ struct TrainOptions {
   bool flip = true;         // and horizontal flip with probability 1/2
   double zoom = 1.0;        // and zoomed in by a factor drawn log-uniformly in [1, zoom] (1: never)
   int drift = 0;            // and moved by up to this many pixels (of the model's frames) per frame
+  double blur = 0;          // and, half of them, blurred by a Gaussian of sigma up to this (pixels; 0: never)
   double gain_db = 6.0;     // audio gain drawn uniformly in [-gain_db, gain_db]
+  // Half of the audio clips get noise at a signal-to-noise ratio drawn uniformly in
+  // [noise_snr_db, noise_snr_db + 30] dB (infinity: never).
+  double noise_snr_db = std::numeric_limits<double>::infinity();
 
   int max_train_files = 32;          // bank of training files held in memory
   int max_validation_files = 64;     // validation files held (later ones are not used)

@@ -143,6 +143,12 @@ TEST(TrainCheckpoint, ResumeRefusesAnotherRun) {
   other = o;
   other.drift = 2;
   EXPECT_THROW(Trainer::resume(o.checkpoint, other), Error);
+  other = o;
+  other.blur = 1;
+  EXPECT_THROW(Trainer::resume(o.checkpoint, other), Error);
+  other = o;
+  other.noise_snr_db = 0;
+  EXPECT_THROW(Trainer::resume(o.checkpoint, other), Error);
   // Paths, the command and the epoch count may change.
   other = o;
   other.epochs = 5;

@@ -440,6 +440,36 @@ TEST(TrainClips, DriftingCutsMoveEveryFrameAndStayInside) {
   EXPECT_EQ(drifts.size(), 7u);  // -3..3
 }
 
+TEST(TrainClips, BlurKeepsFlatAreasAndSoftensEdges) {
+  // Two frames, 16 x 16, three channels: left half 0, right half 200.
+  torch::Tensor cut = torch::zeros({2, 16, 16, 3}, torch::kUInt8);
+  cut.narrow(2, 8, 8).fill_(200);
+  EXPECT_TRUE(torch::equal(blur_cut(cut, 0.0), cut));
+  const torch::Tensor b = blur_cut(cut, 1.5).to(torch::kInt32);
+  ASSERT_EQ(b.sizes(), cut.sizes());
+  EXPECT_EQ(b[1][5][0][2].item<int>(), 0);  // far from the edge, the border repeated: unchanged
+  EXPECT_EQ(b[1][5][15][0].item<int>(), 200);
+  // At the edge the step is spread over a few columns, the same in every row and channel.
+  EXPECT_GT(b[0][3][7][1].item<int>(), 20);
+  EXPECT_LT(b[0][3][8][1].item<int>(), 180);
+  EXPECT_TRUE(torch::equal(b[0][3], b[1][12]));
+  EXPECT_NEAR(b[0][3][7][0].item<int>() + b[0][3][8][0].item<int>(), 200, 1);  // symmetric about the edge
+}
+
+TEST(TrainClips, NoiseComesAtTheAskedSignalToNoiseRatio) {
+  const double log_offset = 1e-6;
+  // A flat clip of power 1 in every band and frame.
+  const torch::Tensor clip = torch::full({1, 40, 100}, std::log(1.0 + log_offset));
+  Rng rng(3);
+  for (double snr : {0.0, 10.0, 20.0}) {
+    const torch::Tensor noisy = add_noise(clip, snr, log_offset, rng);
+    ASSERT_EQ(noisy.sizes(), clip.sizes());
+    const double noise = ((torch::exp(noisy) - log_offset) - 1.0).mean().item<double>();
+    EXPECT_NEAR(10 * std::log10(1.0 / noise), snr, 0.5) << snr;  // mean shape 1, mean fluctuation 1
+    EXPECT_TRUE(torch::all(noisy >= clip).item<bool>());         // noise only adds power
+  }
+}
+
 TEST(TrainClips, AudioGainIsExactOnTheLogMel) {
   ModelConfig c = tiny_train_config();
   const auto x = tone(16000 * 2, 0.2f);
