@@ -93,7 +93,11 @@ void DecodeGraph::add_branch(const std::string& media, const std::vector<GstElem
     if (!gst_element_link(elements[i], elements[i + 1]))
       throw Error(std::string("cannot link ") + GST_ELEMENT_NAME(elements[i]) + " to " +
                   GST_ELEMENT_NAME(elements[i + 1]));
-  branches_.push_back({media, elements.front(), std::move(before_link)});
+  Branch branch;
+  branch.media = media;
+  branch.head = elements.front();
+  branch.before_link = std::move(before_link);
+  branches_.push_back(std::move(branch));
 }
 
 void DecodeGraph::on_pad_added(GstElement*, GstPad* pad, DecodeGraph* self) {
