@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 
 #include "avts/error.h"
 #include "temp_dir.h"
@@ -137,18 +138,14 @@ TEST(TrainCheckpoint, ResumeRefusesAnotherRun) {
   EXPECT_THROW(Trainer::resume(o.checkpoint, other), Error);
   // The augmentations define the run too (and are left out of it at their defaults, so that
   // checkpoints from before they existed resume).
-  other = o;
-  other.zoom = 1.5;
-  EXPECT_THROW(Trainer::resume(o.checkpoint, other), Error);
-  other = o;
-  other.drift = 2;
-  EXPECT_THROW(Trainer::resume(o.checkpoint, other), Error);
-  other = o;
-  other.blur = 1;
-  EXPECT_THROW(Trainer::resume(o.checkpoint, other), Error);
-  other = o;
-  other.noise_snr_db = 0;
-  EXPECT_THROW(Trainer::resume(o.checkpoint, other), Error);
+  const std::vector<std::function<void(TrainOptions&)>> other_augmentations = {
+      [](TrainOptions& t) { t.zoom = 1.5; }, [](TrainOptions& t) { t.drift = 2; }, [](TrainOptions& t) { t.blur = 1; },
+      [](TrainOptions& t) { t.noise_snr_db = 0; }};
+  for (size_t i = 0; i < other_augmentations.size(); ++i) {
+    other = o;
+    other_augmentations[i](other);
+    EXPECT_THROW(Trainer::resume(o.checkpoint, other), Error) << "augmentation " << i;
+  }
   // Paths, the command and the epoch count may change.
   other = o;
   other.epochs = 5;
